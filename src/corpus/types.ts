@@ -1,0 +1,77 @@
+/** The manifest of a corpus: every label every task needs, in one JSON file beside the audio. */
+
+export type Split = "train" | "dev" | "test";
+
+export interface IntentSlots {
+  action: string;
+  object: string;
+  location: string;
+}
+
+export interface SpeakerProfile {
+  id: string;
+  /** Seen speakers appear in train/dev/test (SID closed set); unseen ones only in test (ASV trials). */
+  seen: boolean;
+  /** eSpeak voice (language/accent) e.g. "en-us", "en-gb-scotland". */
+  accent: string;
+  /** eSpeak voice variant e.g. "m3", "f2". */
+  variant: string;
+  /** eSpeak pitch 0-99 */
+  pitch: number;
+  /** eSpeak pitch range 0-99 */
+  pitchRange: number;
+  /** eSpeak rate in words per minute */
+  rate: number;
+  /** Fixed channel colouring (biquad filter parameters and gain) applied to all of the speaker's audio. */
+  channel: { lowCutHz: number; highCutHz: number; tiltDb: number };
+}
+
+export interface Utterance {
+  id: string;
+  /** Path of the 16 kHz mono WAV, relative to the corpus folder. */
+  path: string;
+  speaker: string;
+  split: Split;
+  /** Character transcript: upper-case A-Z, apostrophe and space. */
+  text: string;
+  /** Phone sequence in the corpus phone set (see CorpusManifest.phoneSet). */
+  phonemes: string[];
+  /** Intent slots, for command utterances; null for free sentences. */
+  intent: IntentSlots | null;
+  durationSec: number;
+  /** Per-utterance nuisance, recorded for analysis. */
+  snrDb: number;
+}
+
+export interface AsvTrial {
+  enroll: string;
+  test: string;
+  /** 1 = same speaker, 0 = different speakers. */
+  label: 0 | 1;
+}
+
+export interface CorpusManifest {
+  name: string;
+  profile: string;
+  seed: number;
+  /** Version of the generator; a change invalidates caches. */
+  generatorVersion: number;
+  sampleRate: number;
+  /** Documented phone set (eSpeak's ASCII phoneme mnemonics with stress marks removed). */
+  phoneSet: string[];
+  /** Character vocabulary for ASR (excluding the CTC blank). */
+  charSet: string[];
+  intentSlots: { action: string[]; object: string[]; location: string[] };
+  speakers: SpeakerProfile[];
+  utterances: Utterance[];
+  asvTrials: AsvTrial[];
+  totalDurationSec: number;
+}
+
+/** A corpus on disk: its manifest, the folder it lives in and a content hash for cache keys. */
+export interface Corpus {
+  dir: string;
+  manifest: CorpusManifest;
+  /** Hash of the manifest file; changes whenever the audio or labels change. */
+  hash: string;
+}
