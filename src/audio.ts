@@ -1,0 +1,200 @@
+/**
+ * WAV input/output. Every problem with a user's file becomes a one-line UserError that names the
+ * file; the rest of the pipeline can then assume finite mono float samples.
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import wavefile from "wavefile";
+import { resample } from "./dsp/resample.js";
+import { UserError } from "./errors.js";
+import { SAMPLE_RATE } from "./upstream.js";
+
+// wavefile ships as CommonJS/UMD; its named export is only reachable through the default import.
+const { WaveFile } = wavefile;
+
+export interface AudioData {
+  /** Mono samples; integer PCM is scaled to [-1, 1), float data is passed through unchanged. */
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+export interface LoadAudioOptions {
+  /** Resample other rates to 16 kHz (default true); when false a wrong rate is a UserError. */
+  resample?: boolean;
+  /** Receives one-line notices such as "<file>: resampled 44100 Hz -> 16000 Hz". */
+  onNotice?: (msg: string) => void;
+}
+
+/** The fields of wavefile's `fmt` object that we rely on (its typings declare it as `object`). */
+interface FmtChunk {
+  audioFormat: number;
+  numChannels: number;
+  sampleRate: number;
+  blockAlign: number;
+  bitsPerSample: number;
+  subformat: number[];
+}
+
+interface DataChunk {
+  chunkSize: number;
+  samples: Uint8Array;
+}
+
+const WAVE_FORMAT_PCM = 1;
+const WAVE_FORMAT_IEEE_FLOAT = 3;
+const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+
+const FORMAT_NAMES: Record<number, string> = {
+  0x0002: "Microsoft ADPCM",
+  0x0006: "A-law",
+  0x0007: "mu-law",
+  0x0011: "IMA ADPCM",
+  0x0031: "GSM 6.10",
+  0x0055: "MPEG layer 3",
+};
+
+const CONVERT_HINT = "convert it, e.g. ffmpeg -i in.wav -ac 1 -ar 16000 -c:a pcm_s16le out.wav";
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError(`${path}: file not found`);
+    if (code === "EISDIR") throw new UserError(`${path}: is a directory, expected a WAV file`);
+    if (code === "EACCES" || code === "EPERM") throw new UserError(`${path}: permission denied`);
+    throw new UserError(`${path}: cannot read file (${code ?? String(err)})`);
+  }
+}
+
+function fourCC(bytes: Uint8Array, offset: number): string {
+  return String.fromCharCode(bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]);
+}
+
+/** Reads and decodes a WAV file to mono float samples. Throws UserError for any bad input. */
+export function readWav(path: string): AudioData {
+  const bytes = readBytes(path);
+  if (bytes.length === 0) throw new UserError(`${path}: empty file (0 bytes)`);
+  const container = bytes.length >= 12 ? fourCC(bytes, 0) : "";
+  if (!["RIFF", "RIFX", "RF64"].includes(container) || fourCC(bytes, 8) !== "WAVE") {
+    throw new UserError(`${path}: not a RIFF/WAVE file`);
+  }
+  const littleEndian = container !== "RIFX";
+  const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const riffSize = header.getUint32(4, littleEndian);
+  // RF64 and streaming writers put a placeholder here; only trust it when it is plausible.
+  const declaredLength = container === "RF64" || riffSize === 0xffffffff ? -1 : riffSize + 8;
+
+  let wav: InstanceType<typeof WaveFile>;
+  try {
+    wav = new WaveFile(bytes);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (declaredLength > bytes.length) {
+      throw new UserError(`${path}: truncated WAV file (header declares ${declaredLength} bytes, file has ${bytes.length})`);
+    }
+    throw new UserError(`${path}: corrupt WAV file (${reason.replace(/\.$/, "")})`);
+  }
+  const fmt = wav.fmt as FmtChunk;
+  const data = wav.data as DataChunk;
+
+  let format = fmt.audioFormat;
+  if (format === WAVE_FORMAT_EXTENSIBLE) format = fmt.subformat[0] ?? 0;
+  const bits = fmt.bitsPerSample;
+  const channels = fmt.numChannels;
+  const isFloat = format === WAVE_FORMAT_IEEE_FLOAT;
+  if (format !== WAVE_FORMAT_PCM && !isFloat) {
+    const name = FORMAT_NAMES[format] ?? `format tag 0x${format.toString(16).padStart(4, "0")}`;
+    throw new UserError(`${path}: unsupported WAV encoding ${name} (only PCM and float are read); ${CONVERT_HINT}`);
+  }
+  if (isFloat ? bits !== 32 && bits !== 64 : ![8, 16, 24, 32].includes(bits)) {
+    throw new UserError(`${path}: unsupported ${isFloat ? "float" : "PCM"} bit depth ${bits}; ${CONVERT_HINT}`);
+  }
+  if (channels < 1) throw new UserError(`${path}: corrupt WAV file (0 channels)`);
+  if (!(fmt.sampleRate > 0)) throw new UserError(`${path}: corrupt WAV file (sample rate ${fmt.sampleRate})`);
+  const bytesPerSample = bits / 8;
+  const frameBytes = bytesPerSample * channels;
+  if (fmt.blockAlign !== frameBytes) {
+    throw new UserError(`${path}: corrupt WAV file (block align ${fmt.blockAlign}, expected ${frameBytes})`);
+  }
+
+  const raw = data.samples;
+  if (data.chunkSize !== 0xffffffff && container !== "RF64" && data.chunkSize > raw.length) {
+    throw new UserError(`${path}: truncated WAV file (data chunk declares ${data.chunkSize} bytes, only ${raw.length} present)`);
+  }
+  // A trailing partial frame (odd writer, cut file) carries no complete sample; drop it.
+  const numFrames = Math.floor(raw.length / frameBytes);
+  if (numFrames === 0) throw new UserError(`${path}: no audio samples (empty data chunk)`);
+
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const decode = sampleDecoder(view, bits, isFloat, littleEndian);
+  const samples = new Float32Array(numFrames);
+  const invChannels = 1 / channels;
+  for (let i = 0; i < numFrames; i++) {
+    let sum = 0;
+    const base = i * frameBytes;
+    for (let c = 0; c < channels; c++) sum += decode(base + c * bytesPerSample);
+    if (!Number.isFinite(sum)) {
+      throw new UserError(`${path}: contains NaN or infinite samples (first at sample ${i}, ${(i / fmt.sampleRate).toFixed(3)} s)`);
+    }
+    samples[i] = channels === 1 ? sum : sum * invChannels;
+  }
+  return { samples, sampleRate: fmt.sampleRate };
+}
+
+/** Reader for one sample at a byte offset, scaled so integer PCM maps to [-1, 1). */
+function sampleDecoder(view: DataView, bits: number, isFloat: boolean, le: boolean): (offset: number) => number {
+  if (isFloat) return bits === 32 ? (o) => view.getFloat32(o, le) : (o) => view.getFloat64(o, le);
+  switch (bits) {
+    case 8: // 8-bit WAV is unsigned with a 128 offset
+      return (o) => (view.getUint8(o) - 128) / 128;
+    case 16:
+      return (o) => view.getInt16(o, le) / 32768;
+    case 24:
+      return le
+        ? (o) => ((view.getUint8(o) | (view.getUint8(o + 1) << 8) | (view.getInt8(o + 2) << 16)) / 8388608)
+        : (o) => ((view.getUint8(o + 2) | (view.getUint8(o + 1) << 8) | (view.getInt8(o) << 16)) / 8388608);
+    default:
+      return (o) => view.getInt32(o, le) / 2147483648;
+  }
+}
+
+/**
+ * Reads a WAV file as 16 kHz mono. Other sample rates are resampled (reported via onNotice) unless
+ * opts.resample is false, in which case they are a UserError.
+ */
+export function loadAudio16k(path: string, opts: LoadAudioOptions = {}): Float32Array {
+  const { samples, sampleRate } = readWav(path);
+  if (sampleRate === SAMPLE_RATE) return samples;
+  if (opts.resample === false) {
+    throw new UserError(`${path}: sample rate ${sampleRate} Hz, expected ${SAMPLE_RATE} Hz`);
+  }
+  const out = resample(samples, sampleRate, SAMPLE_RATE);
+  if (out.length === 0) throw new UserError(`${path}: too short to resample (${samples.length} samples at ${sampleRate} Hz)`);
+  opts.onNotice?.(`${path}: resampled ${sampleRate} Hz -> ${SAMPLE_RATE} Hz`);
+  return out;
+}
+
+/**
+ * Writes mono 16-bit PCM. Samples are clipped to [-1, 1] and scaled by 32768 (the inverse of
+ * readWav, so k/32768 round-trips exactly). The file appears atomically: written to a temporary
+ * name in the same directory, then renamed, so readers never see a half-written WAV.
+ */
+export function writeWav16(path: string, audio: Float32Array, sampleRate: number): void {
+  if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new Error(`invalid sample rate ${sampleRate}`);
+  const pcm = new Int16Array(audio.length);
+  for (let i = 0; i < audio.length; i++) {
+    const v = audio[i];
+    if (Number.isNaN(v)) throw new Error(`writeWav16(${path}): NaN at sample ${i}`);
+    pcm[i] = Math.max(-32768, Math.min(32767, Math.round(v * 32768)));
+  }
+  const wav = new WaveFile();
+  wav.fromScratch(1, sampleRate, "16", pcm);
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, wav.toBuffer());
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}

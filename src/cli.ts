@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from "commander";
+import Table from "cli-table3";
+import * as ort from "onnxruntime-node";
+import * as tf from "@tensorflow/tfjs";
+import { initTensorBackend } from "./backend.js";
+import { defaultCacheDir, ensureCorpus } from "./corpus/generate.js";
+import { UserError, oneLine } from "./errors.js";
+import { buildLeaderboard, formatLeaderboard, type LeaderboardFormat } from "./leaderboard.js";
+import { packageVersion } from "./package-info.js";
+import { listTasks, listUpstreams } from "./registry.js";
+import { readResults, type TaskResult } from "./results.js";
+import { DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED, runBenchmark } from "./run.js";
+
+/** The CLI is a thin layer over the library API (src/index.ts). */
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a non-negative integer");
+  return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = integer(value);
+  if (n === 0) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
+  return n;
+}
+
+const info = (message: string) => process.stderr.write(`${message}\n`);
+
+function printResults(results: TaskResult[]): void {
+  const table = new Table({ head: ["upstream", "task", "metric", "value", "secondary", "layer weights", "extract s", "train s", "eval s"], style: { head: [], border: [] } });
+  for (const r of results) {
+    const secondary = Object.entries(r.secondary).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join(", ");
+    const weights = r.layerWeights.length > 8 ? `${r.layerWeights.length} layers, max ${Math.max(...r.layerWeights).toFixed(3)}` : r.layerWeights.map((w) => w.toFixed(3)).join(" ");
+    table.push([r.upstream, r.task, `${r.metric} ${r.higherIsBetter ? "↑" : "↓"}`, r.value.toFixed(2), secondary, weights, r.seconds.extract.toFixed(1), r.seconds.train.toFixed(1), r.seconds.evaluate.toFixed(1)]);
+  }
+  process.stdout.write(`${table.toString()}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program.name("superb").description("SUPERB-style benchmark of self-supervised speech upstreams").version(packageVersion());
+  program.showHelpAfterError(false);
+
+  program
+    .command("run")
+    .description("train and evaluate downstream tasks on an upstream; writes <results-dir>/<upstream>/<task>.json")
+    .requiredOption("-u, --upstream <name>", "upstream name (see `superb list`)")
+    .option("-t, --task <task>", "pr, asr, ic, sid, asv, a comma-separated list, or all", "all")
+    .option("-p, --profile <profile>", "embedded corpus profile: quick or full", DEFAULT_PROFILE)
+    .option("-s, --seed <n>", "training seed (head init, batch order)", integer, DEFAULT_SEED)
+    .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
+    .option("-r, --results-dir <dir>", "where results are written", "results")
+    .option("--cache-dir <dir>", "corpus and feature cache", defaultCacheDir())
+    .option("--lr, --learning-rate <x>", "learning rate (default: per task)", positiveNumber)
+    .option("--steps <n>", "training steps (default: per task)", positiveInteger)
+    .option("--batch-size <n>", "batch size (default: per task)", positiveInteger)
+    .option("--no-progress", "no progress bars even on a terminal")
+    .action(async (opts: { upstream: string; task: string; profile: string; seed: number; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number; steps?: number; batchSize?: number; progress: boolean }) => {
+      const results = await runBenchmark({
+        upstream: opts.upstream,
+        tasks: opts.task,
+        profile: opts.profile,
+        seed: opts.seed,
+        corpusSeed: opts.corpusSeed,
+        resultsDir: opts.resultsDir,
+        cacheDir: opts.cacheDir,
+        learningRate: opts.learningRate,
+        steps: opts.steps,
+        batchSize: opts.batchSize,
+        progress: opts.progress ? undefined : false,
+        log: info,
+      });
+      printResults(results);
+    });
+
+  program
+    .command("leaderboard")
+    .description("upstreams x tasks from a results folder")
+    .option("-r, --results-dir <dir>", "results folder", "results")
+    .option("-f, --format <format>", "table, markdown or json", "table")
+    .action((opts: { resultsDir: string; format: string }) => {
+      if (!["table", "markdown", "json"].includes(opts.format)) throw new UserError(`unknown format "${opts.format}"; use table, markdown or json`);
+      const results = readResults(opts.resultsDir);
+      if (results.length === 0) throw new UserError(`${opts.resultsDir}: no results yet; run \`superb run\` first`);
+      process.stdout.write(`${formatLeaderboard(buildLeaderboard(results), opts.format as LeaderboardFormat)}\n`);
+    });
+
+  program
+    .command("corpus")
+    .description("synthesise (or locate) the embedded corpus and print where it is")
+    .option("-p, --profile <profile>", "quick or full", DEFAULT_PROFILE)
+    .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
+    .option("--cache-dir <dir>", "corpus and feature cache", defaultCacheDir())
+    .action(async (opts: { profile: string; corpusSeed: number; cacheDir: string }) => {
+      const corpus = await ensureCorpus({ profile: opts.profile, seed: opts.corpusSeed, cacheDir: opts.cacheDir });
+      const m = corpus.manifest;
+      const seen = m.speakers.filter((s: { seen: boolean }) => s.seen).length;
+      process.stdout.write(`${corpus.dir}\n${m.utterances.length} utterances, ${(m.totalDurationSec / 60).toFixed(1)} min, ${m.speakers.length} speakers (${seen} seen, ${m.speakers.length - seen} unseen), ${m.asvTrials.length} ASV trials, ${m.phoneSet.length} phones\n`);
+    });
+
+  program
+    .command("list")
+    .description("known upstreams and tasks")
+    .action(async () => {
+      const table = new Table({ head: ["kind", "name", "description"], style: { head: [], border: [] } });
+      for (const u of await listUpstreams()) table.push(["upstream", u.takesArgument ? `${u.name}:<arg>` : u.name, u.description]);
+      for (const t of await listTasks()) table.push(["task", t.name, t.description]);
+      process.stdout.write(`${table.toString()}\n`);
+    });
+
+  program
+    .command("doctor")
+    .description("which tensor backends and onnxruntime providers were found")
+    .action(async () => {
+      const backend = await initTensorBackend();
+      process.stdout.write(`superb ${packageVersion()} on node ${process.version}\n`);
+      process.stdout.write(`TensorFlow.js ${tf.version.tfjs}: using backend "${backend.name}"\n`);
+      for (const p of backend.probed) process.stdout.write(`  ${p.package}: ${p.loaded ? "loaded" : `not used (${p.reason})`}\n`);
+      const providers = ort.listSupportedBackends().map((b) => `${b.name}${b.bundled ? "" : " (not bundled)"}`);
+      process.stdout.write(`onnxruntime-node ${ort.env.versions.node ?? "?"}: execution providers ${providers.join(", ")}\n`);
+      process.stdout.write(`cache folder: ${defaultCacheDir()}\n`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (typeof code === "string" && code.startsWith("commander.")) {
+      // Commander already printed its message (help, version, or a usage error).
+      return code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help" ? 0 : 2;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`superb: ${oneLine(err)}\n`);
+      return 1;
+    }
+    process.stderr.write(`superb: internal error: ${oneLine(err)}${process.env.SUPERB_DEBUG ? "" : " (set SUPERB_DEBUG=1 for the stack trace)"}\n`);
+    if (process.env.SUPERB_DEBUG) process.stderr.write(`${(err as Error).stack ?? ""}\n`);
+    return 3;
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

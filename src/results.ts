@@ -1,0 +1,79 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { MetricName } from "./task.js";
+import { UserError } from "./errors.js";
+import { writeFileAtomic } from "./fs-atomic.js";
+
+/** One task's result for one upstream: the unit of the leaderboard. */
+export interface TaskResult {
+  upstream: string;
+  upstreamIdentity: string;
+  task: string;
+  metric: MetricName;
+  /** The metric as a percentage. */
+  value: number;
+  higherIsBetter: boolean;
+  secondary: Record<string, number>;
+  /** Dev score of the selected model (same metric). */
+  devValue: number;
+  /** Softmax-normalised featurizer weights, one per upstream layer (sum 1). */
+  layerWeights: number[];
+  corpus: { name: string; profile: string; hash: string; seed: number };
+  seed: number;
+  training: { learningRate: number; steps: number; batchSize: number; bestStep: number; finalTrainLoss: number; resumedFromStep: number };
+  seconds: { extract: number; train: number; evaluate: number };
+  backend: string;
+  version: string;
+  gitCommit: string | null;
+  createdAt: string;
+}
+
+/** A folder name for an upstream spec such as "hf:/models/x" (results/<upstream>/<task>.json). */
+export function upstreamFolderName(upstream: string): string {
+  return upstream.replace(/[^A-Za-z0-9_.-]+/g, "_");
+}
+
+export function resultPath(resultsDir: string, upstream: string, task: string): string {
+  return path.join(resultsDir, upstreamFolderName(upstream), `${task}.json`);
+}
+
+/** Fails early, before any work, if results cannot be written. */
+export function ensureWritableDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    throw new UserError(`${dir}: results folder is not writable (${code})`);
+  }
+}
+
+export function writeResult(resultsDir: string, result: TaskResult): string {
+  const file = resultPath(resultsDir, result.upstream, result.task);
+  ensureWritableDir(path.dirname(file));
+  writeFileAtomic(file, JSON.stringify(result, null, 2) + "\n");
+  return file;
+}
+
+export function readResults(resultsDir: string): TaskResult[] {
+  if (!fs.existsSync(resultsDir)) throw new UserError(`${resultsDir}: no such results folder`);
+  const out: TaskResult[] = [];
+  for (const entry of fs.readdirSync(resultsDir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const dir = path.join(resultsDir, entry.name);
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+      const full = path.join(dir, file);
+      let parsed: Partial<TaskResult>;
+      try {
+        parsed = JSON.parse(fs.readFileSync(full, "utf8")) as Partial<TaskResult>;
+      } catch {
+        throw new UserError(`${full}: not valid JSON`);
+      }
+      if (typeof parsed.upstream !== "string" || typeof parsed.task !== "string" || typeof parsed.value !== "number" || typeof parsed.metric !== "string") {
+        throw new UserError(`${full}: not a superb result (needs upstream, task, metric, value)`);
+      }
+      out.push(parsed as TaskResult);
+    }
+  }
+  return out;
+}

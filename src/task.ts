@@ -1,0 +1,78 @@
+import type * as tf from "@tensorflow/tfjs";
+import type { Corpus, Utterance } from "./corpus/types.js";
+
+/**
+ * A task turns features into a metric (s3prl's downstream "expert"): it picks its utterances and
+ * labels from the corpus, builds a model from downstream heads, defines the loss, and scores
+ * predictions. The shared loop in train.ts does batching, the featurizer, optimisation, model
+ * selection on dev and checkpoints.
+ */
+export type MetricName = "per" | "wer" | "accuracy" | "eer";
+
+export interface MetricSpec {
+  name: MetricName;
+  /** true for accuracy; false for error rates. */
+  higherIsBetter: boolean;
+}
+
+export interface TrainingOptions {
+  learningRate: number;
+  steps: number;
+  batchSize: number;
+  /** Evaluate on dev every this many steps (and at the end) for model selection. */
+  evalEvery: number;
+}
+
+export interface TaskContext {
+  corpus: Corpus;
+  /** Dimension of the featurizer output. */
+  inputDim: number;
+  /** Frames per second of the features. */
+  frameRate: number;
+  seed: number;
+}
+
+/** A batch after the featurizer: [B, T, D] features, valid lengths, and the utterances. */
+export interface FeatureBatch {
+  utterances: Utterance[];
+  features: tf.Tensor3D;
+  lengths: number[];
+}
+
+export interface TaskModel<P> {
+  /** Named trainable parameters (names are stable across runs, for checkpoints). */
+  readonly parameters: Map<string, tf.Variable>;
+  /** Scalar training loss of a batch. */
+  loss(batch: FeatureBatch): tf.Scalar;
+  /** One prediction per utterance, as plain data for scoring. */
+  predict(batch: FeatureBatch): P[];
+}
+
+export interface Score {
+  value: number;
+  secondary: Record<string, number>;
+}
+
+export interface TaskSplits {
+  train: Utterance[];
+  dev: Utterance[];
+  test: Utterance[];
+}
+
+export interface TaskDefinition<P = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly metric: MetricSpec;
+  /** Training defaults per corpus profile ("full" applies to unknown profiles). */
+  readonly defaults: { quick: TrainingOptions; full: TrainingOptions };
+  /** The utterances this task trains, selects and tests on. */
+  splits(corpus: Corpus): TaskSplits;
+  createModel(context: TaskContext, splits: TaskSplits): TaskModel<P>;
+  /** Scores predictions for the dev (model selection) or test split. */
+  score(predictions: Map<string, P>, utterances: Utterance[], split: "dev" | "test", context: TaskContext): Score;
+}
+
+/** True when a is a better score than b under the metric's direction. */
+export function isBetter(metric: MetricSpec, a: number, b: number): boolean {
+  return metric.higherIsBetter ? a > b : a < b;
+}

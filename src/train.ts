@@ -1,0 +1,251 @@
+import * as tf from "@tensorflow/tfjs";
+import * as fs from "node:fs";
+import type { Split, Utterance } from "./corpus/types.js";
+import type { FeatureStore } from "./feature-cache.js";
+import { WeightedLayerSum } from "./featurizer.js";
+import { startProgress } from "./progress.js";
+import { readSafetensors, writeSafetensors, type TensorMap } from "./safetensors.js";
+import { isBetter, type Score, type TaskContext, type TaskDefinition, type TaskSplits, type TrainingOptions } from "./task.js";
+import { seededShuffle } from "./random.js";
+
+/**
+ * The shared training loop: batches from the feature cache, featurizer + task model, Adam, dev
+ * evaluation for model selection, periodic checkpoints that a rerun resumes from.
+ */
+export interface TrainResult {
+  layerWeights: number[];
+  dev: Score;
+  test: Score;
+  bestStep: number;
+  stepsRun: number;
+  resumedFromStep: number;
+  finalTrainLoss: number;
+  seconds: { train: number; evaluate: number };
+}
+
+export interface TrainOptions<P> {
+  task: TaskDefinition<P>;
+  context: TaskContext;
+  splits: TaskSplits;
+  stores: Record<Split, FeatureStore>;
+  options: TrainingOptions;
+  seed: number;
+  /** Checkpoint file; absent = no checkpointing. */
+  checkpointPath?: string;
+  /** Identifies the run; a checkpoint with another key is ignored. */
+  checkpointKey?: string;
+  progress?: boolean;
+}
+
+/** Normalisation statistics per (layer, dim) from the training split, so layers are comparable. */
+interface Normaliser {
+  mean: Float32Array;
+  invStd: Float32Array;
+}
+
+function normaliserOf(store: FeatureStore): Normaliser {
+  return {
+    mean: Float32Array.from(store.index.mean),
+    invStd: Float32Array.from(store.index.std, (s) => 1 / s),
+  };
+}
+
+/** Loads utterances as a padded [B, L, T, D] tensor of standardised features. */
+export function loadStackedBatch(utts: Utterance[], stores: Record<Split, FeatureStore>, norm: Normaliser): { stacked: tf.Tensor4D; lengths: number[] } {
+  const store0 = stores[utts[0].split];
+  const L = store0.numLayers;
+  const D = store0.dim;
+  const lengths = utts.map((u) => stores[u.split].numFrames(u.id));
+  const T = Math.max(1, ...lengths);
+  const data = new Float32Array(utts.length * L * T * D);
+  utts.forEach((u, b) => {
+    const block = stores[u.split].read(u.id);
+    const len = lengths[b];
+    for (let l = 0; l < L; l++) {
+      const src = l * len * D;
+      const dst = ((b * L + l) * T) * D;
+      for (let t = 0; t < len; t++) {
+        for (let d = 0; d < D; d++) {
+          const k = l * D + d;
+          data[dst + t * D + d] = (block[src + t * D + d] - norm.mean[k]) * norm.invStd[k];
+        }
+      }
+    }
+  });
+  return { stacked: tf.tensor4d(data, [utts.length, L, T, D]), lengths };
+}
+
+/** The training utterances of step s: a deterministic function of (seed, s), so a resumed run sees the same batches. */
+function batchForStep(train: Utterance[], batchSize: number, seed: number, step: number): Utterance[] {
+  const perEpoch = Math.max(1, Math.floor(train.length / batchSize));
+  const epoch = Math.floor(step / perEpoch);
+  const order = seededShuffle(train.length, seed * 7919 + epoch);
+  const start = (step % perEpoch) * batchSize;
+  const out: Utterance[] = [];
+  for (let i = 0; i < Math.min(batchSize, train.length); i++) out.push(train[order[(start + i) % train.length]]);
+  return out;
+}
+
+async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>, featurizer: WeightedLayerSum, utts: Utterance[], stores: Record<Split, FeatureStore>, norm: Normaliser, batchSize: number): Promise<Map<string, P>> {
+  // Length-sorted batches waste little on padding.
+  const sorted = [...utts].sort((a, b) => stores[a.split].numFrames(a.id) - stores[b.split].numFrames(b.id));
+  const out = new Map<string, P>();
+  for (let i = 0; i < sorted.length; i += batchSize) {
+    const chunk = sorted.slice(i, i + batchSize);
+    const { stacked, lengths } = loadStackedBatch(chunk, stores, norm);
+    const features = featurizer.apply(stacked);
+    // predict() returns plain data; the scope frees every intermediate tensor of the heads.
+    tf.engine().startScope();
+    let preds: P[];
+    try {
+      preds = model.predict({ utterances: chunk, features, lengths });
+    } finally {
+      tf.engine().endScope();
+    }
+    tf.dispose([stacked, features]);
+    chunk.forEach((u, j) => out.set(u.id, preds[j]));
+  }
+  return out;
+}
+
+export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainResult> {
+  const { task, context, splits, stores, options } = opts;
+  if (splits.train.length === 0) throw new Error(`task ${task.name}: no training utterances`);
+  const norm = normaliserOf(stores.train);
+  const featurizer = new WeightedLayerSum(stores.train.numLayers);
+  const model = task.createModel(context, splits);
+  const named = new Map<string, tf.Variable>([["featurizer.weights", featurizer.weights], ...model.parameters]);
+  const varList = [...named.values()];
+  const optimizer = tf.train.adam(options.learningRate);
+
+  let step = 0;
+  let bestStep = -1;
+  let bestDev: Score | undefined;
+  let best: Map<string, tf.Tensor> | undefined;
+  let lossSum = 0;
+  let lossCount = 0;
+  let lastLoss = NaN;
+  let evalSeconds = 0;
+
+  // Resume
+  let resumedFromStep = 0;
+  if (opts.checkpointPath && fs.existsSync(opts.checkpointPath)) {
+    const restored = await restoreCheckpoint(opts.checkpointPath, opts.checkpointKey ?? "", named, optimizer);
+    if (restored) {
+      step = restored.step;
+      bestStep = restored.bestStep;
+      bestDev = restored.bestDev;
+      best = restored.best;
+      resumedFromStep = step;
+    }
+  }
+
+  const trainStart = performance.now();
+  const bar = startProgress({ label: `training ${task.name}`, total: options.steps, unit: "steps", enabled: opts.progress });
+  bar.increment(step);
+  const evaluateDev = async () => {
+    const t0 = performance.now();
+    const preds = await predictAll(model, featurizer, splits.dev, stores, norm, options.batchSize * 2);
+    const score = task.score(preds, splits.dev, "dev", context);
+    evalSeconds += (performance.now() - t0) / 1000;
+    if (!bestDev || isBetter(task.metric, score.value, bestDev.value)) {
+      bestDev = score;
+      bestStep = step;
+      if (best) tf.dispose([...best.values()]);
+      best = new Map([...named].map(([k, v]) => [k, tf.clone(v)]));
+    }
+  };
+  try {
+    while (step < options.steps) {
+      const utts = batchForStep(splits.train, options.batchSize, opts.seed, step);
+      const { stacked, lengths } = loadStackedBatch(utts, stores, norm);
+      const lossTensor = optimizer.minimize(() => {
+        const features = featurizer.apply(stacked);
+        return model.loss({ utterances: utts, features, lengths });
+      }, true, varList);
+      stacked.dispose();
+      const loss = lossTensor ? (await lossTensor.data())[0] : NaN;
+      lossTensor?.dispose();
+      if (!Number.isFinite(loss)) throw new Error(`task ${task.name}: training loss became ${loss} at step ${step}; lower --learning-rate`);
+      lossSum += loss;
+      lossCount += 1;
+      lastLoss = loss;
+      step += 1;
+      bar.increment(1, { loss: (lossSum / lossCount).toFixed(3) });
+      if (step % options.evalEvery === 0 || step === options.steps) {
+        lossSum = 0;
+        lossCount = 0;
+        await evaluateDev();
+        if (opts.checkpointPath) await saveCheckpoint(opts.checkpointPath, opts.checkpointKey ?? "", step, bestStep, bestDev!, named, best!, optimizer);
+      }
+    }
+    if (!bestDev) await evaluateDev();
+  } finally {
+    bar.stop();
+  }
+  const trainSeconds = (performance.now() - trainStart) / 1000 - evalSeconds;
+
+  // Model selection: the parameters of the best dev evaluation are tested.
+  for (const [k, v] of named) v.assign(best!.get(k)!);
+  const t0 = performance.now();
+  const testPreds = await predictAll(model, featurizer, splits.test, stores, norm, options.batchSize * 2);
+  const test = task.score(testPreds, splits.test, "test", context);
+  const testSeconds = (performance.now() - t0) / 1000;
+  const layerWeights = featurizer.layerWeights();
+  tf.dispose([...best!.values()]);
+  tf.dispose(varList);
+  optimizer.dispose();
+  return {
+    layerWeights,
+    dev: bestDev!,
+    test,
+    bestStep,
+    stepsRun: step - resumedFromStep,
+    resumedFromStep,
+    finalTrainLoss: lastLoss,
+    seconds: { train: trainSeconds, evaluate: evalSeconds + testSeconds },
+  };
+}
+
+async function saveCheckpoint(file: string, key: string, step: number, bestStep: number, bestDev: Score, named: Map<string, tf.Variable>, best: Map<string, tf.Tensor>, optimizer: tf.Optimizer): Promise<void> {
+  const tensors: TensorMap = new Map();
+  for (const [k, v] of named) tensors.set(`current.${k}`, { shape: v.shape, data: (await v.data()) as Float32Array });
+  for (const [k, v] of best) tensors.set(`best.${k}`, { shape: v.shape, data: (await v.data()) as Float32Array });
+  const optWeights = await optimizer.getWeights();
+  optWeights.forEach((w, i) => tensors.set(`optimizer.${i}`, { shape: w.tensor.shape, data: Float32Array.from(w.tensor.dataSync()) }));
+  writeSafetensors(file, tensors, {
+    key,
+    step: String(step),
+    bestStep: String(bestStep),
+    bestDev: JSON.stringify(bestDev),
+    optimizerSlots: String(optWeights.length),
+    optimizerNames: JSON.stringify(optWeights.map((w) => w.name)),
+  });
+}
+
+async function restoreCheckpoint(file: string, key: string, named: Map<string, tf.Variable>, optimizer: tf.Optimizer) {
+  let content;
+  try {
+    content = readSafetensors(file);
+  } catch {
+    return undefined; // an unreadable checkpoint only costs a restart
+  }
+  const { tensors, metadata } = content;
+  if (metadata.key !== key) return undefined;
+  for (const k of named.keys()) if (!tensors.has(`current.${k}`) || !tensors.has(`best.${k}`)) return undefined;
+  for (const [k, v] of named) {
+    const t = tensors.get(`current.${k}`)!;
+    v.assign(tf.tensor(t.data, t.shape));
+  }
+  const best = new Map<string, tf.Tensor>([...named.keys()].map((k) => {
+    const t = tensors.get(`best.${k}`)!;
+    return [k, tf.tensor(t.data, t.shape)];
+  }));
+  const names = JSON.parse(metadata.optimizerNames ?? "[]") as string[];
+  const slots = names.map((name, i) => {
+    const t = tensors.get(`optimizer.${i}`)!;
+    return { name, tensor: tf.tensor(t.data, t.shape) };
+  });
+  if (slots.length > 0) await optimizer.setWeights(slots);
+  return { step: Number(metadata.step), bestStep: Number(metadata.bestStep), bestDev: JSON.parse(metadata.bestDev) as Score, best };
+}

@@ -1,0 +1,60 @@
+import { BiLstmHead } from "../downstreams/bilstm-ctc.js";
+import { ctcGreedyDecode } from "../src/ctc.js";
+import { ctcLoss } from "../src/losses.js";
+import { characterErrorRate, wordErrorRate } from "../src/metrics.js";
+import { ParameterSet } from "../src/nn.js";
+import type { TaskDefinition } from "../src/task.js";
+
+/** ASR: BiLSTM CTC head over characters (A-Z, apostrophe, word boundary), greedy decoding, WER. */
+export const task: TaskDefinition<string> = {
+  name: "asr",
+  description: "speech recognition: BiLSTM CTC over characters, greedy decoding, WER (%)",
+  metric: { name: "wer", higherIsBetter: false },
+  defaults: {
+    quick: { learningRate: 2e-3, steps: 150, batchSize: 16, evalEvery: 75 },
+    full: { learningRate: 1e-3, steps: 1500, batchSize: 16, evalEvery: 250 },
+  },
+  splits(corpus) {
+    const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.text.length > 0);
+    return { train: by("train"), dev: by("dev"), test: by("test") };
+  },
+  createModel(context) {
+    const charSet = context.corpus.manifest.charSet;
+    const charIndex = new Map(charSet.map((c, i) => [c, i + 1])); // 0 = blank
+    const params = new ParameterSet(context.seed);
+    const head = new BiLstmHead(params, context.inputDim, charSet.length + 1, {
+      projectionDim: 256,
+      hidden: 128,
+      layers: 2,
+      // About 50 frames per second: enough for CTC at eSpeak's speaking rates, half the LSTM steps of FBANK.
+      stack: Math.max(1, Math.round(context.frameRate / 50)),
+    });
+    const labelsOf = (text: string) => [...text].map((c) => {
+      const id = charIndex.get(c);
+      if (id === undefined) throw new Error(`character ${JSON.stringify(c)} is not in the corpus character set`);
+      return id;
+    });
+    return {
+      parameters: params.variables,
+      loss: (batch) => {
+        const { logits, lengths } = head.forward(batch.features, batch.lengths);
+        return ctcLoss(logits, lengths, batch.utterances.map((u) => labelsOf(u.text)));
+      },
+      predict: (batch) => {
+        const { logits, lengths } = head.forward(batch.features, batch.lengths);
+        const [B, T, V] = logits.shape;
+        const data = logits.dataSync() as Float32Array;
+        return Array.from({ length: B }, (_, b) => {
+          const len = Math.min(lengths[b], T);
+          const ids = ctcGreedyDecode(data.subarray(b * T * V, (b * T + len) * V), len, V);
+          return ids.map((id) => charSet[id - 1]).join("").replace(/\s+/g, " ").trim();
+        });
+      },
+    };
+  },
+  score(predictions, utterances) {
+    const refs = utterances.map((u) => u.text);
+    const hyps = utterances.map((u) => predictions.get(u.id) ?? "");
+    return { value: wordErrorRate(refs, hyps), secondary: { cer: characterErrorRate(refs, hyps) } };
+  },
+};
