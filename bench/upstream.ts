@@ -1,0 +1,60 @@
+/**
+ * Speed of the wav2vec2-base ONNX upstream (random weights) in onnxruntime-node, as x real time.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/upstream.js [--threads 2] [--opt all|extended|basic|disabled]
+ *       [--no-fuse-qkv] [--seconds 10,60] [--repeats 3] [--batch 1]
+ */
+import { presetConfig } from "../src/wav2vec2/config.js";
+import { createOnnxSession, runHiddenStates, type OnnxSessionOptions } from "../src/wav2vec2/onnx-export.js";
+import { countParams, initParams } from "../src/wav2vec2/params.js";
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+type OptLevel = NonNullable<OnnxSessionOptions["graphOptimizationLevel"]>;
+
+async function main(): Promise<void> {
+  const threads = Number(arg("threads") ?? 2);
+  const opt = (arg("opt") ?? "all") as OptLevel;
+  const fuseQkv = !process.argv.includes("--no-fuse-qkv");
+  const seconds = (arg("seconds") ?? "10,60").split(",").map(Number);
+  const repeats = Number(arg("repeats") ?? 3);
+  const batch = Number(arg("batch") ?? 1);
+
+  const config = presetConfig("wav2vec2-base");
+  let t0 = performance.now();
+  const params = initParams(config, 0);
+  console.log(`wav2vec2-base: ${(countParams(config) / 1e6).toFixed(1)}M parameters, init ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  t0 = performance.now();
+  const session = await createOnnxSession(config, params, { intraOpNumThreads: threads, graphOptimizationLevel: opt, fuseQkv });
+  console.log(`export + session: ${((performance.now() - t0) / 1000).toFixed(1)} s (threads ${threads}, opt ${opt}, fuseQkv ${fuseQkv})`);
+
+  const clip = (s: number): Float32Array =>
+    Float32Array.from({ length: Math.round(s * 16000) }, (_, i) => 0.1 * Math.sin(i * 0.05) + 0.01 * Math.sin(i * 0.0123));
+  await runHiddenStates(session, clip(1)); // warm-up
+
+  for (const s of seconds) {
+    const audio = Array.from({ length: batch }, () => clip(s));
+    const times: number[] = [];
+    let frames = 0;
+    for (let r = 0; r < repeats; r++) {
+      const t = performance.now();
+      const out = await runHiddenStates(session, audio);
+      times.push((performance.now() - t) / 1000);
+      frames = out.numFrames;
+    }
+    times.sort((a, b) => a - b);
+    const med = times[Math.floor(times.length / 2)];
+    console.log(
+      `${s} s x ${batch}: ${frames} frames, median ${med.toFixed(2)} s (min ${times[0].toFixed(2)}) -> ${((s * batch) / med).toFixed(1)}x real time`,
+    );
+  }
+  await session.release();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
