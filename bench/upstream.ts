@@ -2,7 +2,9 @@
  * Speed of the wav2vec2-base ONNX upstream (random weights) in onnxruntime-node, as x real time.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/upstream.js [--threads 2] [--opt all|extended|basic|disabled]
- *       [--no-fuse-qkv] [--seconds 10,60] [--repeats 3] [--batch 1]
+ *       [--no-fuse-qkv] [--int8] [--seconds 10,60] [--repeats 3] [--batch 1]
+ *
+ * --int8 quantises the transformer Linear layers (not numerically equivalent to the float model).
  */
 import { presetConfig } from "../src/wav2vec2/config.js";
 import { createOnnxSession, runHiddenStates, type OnnxSessionOptions } from "../src/wav2vec2/onnx-export.js";
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
   const threads = Number(arg("threads") ?? 2);
   const opt = (arg("opt") ?? "all") as OptLevel;
   const fuseQkv = !process.argv.includes("--no-fuse-qkv");
+  const quantize = process.argv.includes("--int8") ? "int8-dynamic" : "none";
   const seconds = (arg("seconds") ?? "10,60").split(",").map(Number);
   const repeats = Number(arg("repeats") ?? 3);
   const batch = Number(arg("batch") ?? 1);
@@ -28,8 +31,8 @@ async function main(): Promise<void> {
   const params = initParams(config, 0);
   console.log(`wav2vec2-base: ${(countParams(config) / 1e6).toFixed(1)}M parameters, init ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   t0 = performance.now();
-  const session = await createOnnxSession(config, params, { intraOpNumThreads: threads, graphOptimizationLevel: opt, fuseQkv });
-  console.log(`export + session: ${((performance.now() - t0) / 1000).toFixed(1)} s (threads ${threads}, opt ${opt}, fuseQkv ${fuseQkv})`);
+  const session = await createOnnxSession(config, params, { intraOpNumThreads: threads, graphOptimizationLevel: opt, fuseQkv, quantize });
+  console.log(`export + session: ${((performance.now() - t0) / 1000).toFixed(1)} s (threads ${threads}, opt ${opt}, fuseQkv ${fuseQkv}, quantize ${quantize})`);
 
   const clip = (s: number): Float32Array =>
     Float32Array.from({ length: Math.round(s * 16000) }, (_, i) => 0.1 * Math.sin(i * 0.05) + 0.01 * Math.sin(i * 0.0123));

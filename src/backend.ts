@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { createRequire } from "node:module";
+import { installWasmKernels } from "./wasm-kernels.js";
 
 /**
  * Training runs on TensorFlow.js. The native bindings (`@tensorflow/tfjs-node-gpu`, `-node`) need a
@@ -56,6 +57,7 @@ export function initTensorBackend(): Promise<TensorBackendInfo> {
     if (!forced || forced === "wasm") {
       await import("@tensorflow/tfjs-backend-wasm");
       probed.push({ package: "@tensorflow/tfjs-backend-wasm", loaded: true });
+      installWasmKernels();
       if (await tf.setBackend("wasm")) {
         await tf.ready();
         return { name: "wasm", probed };

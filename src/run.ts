@@ -83,7 +83,8 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
       const splits = task.splits(corpus);
       const finalPath = resultPath(resultsDir, options.upstream, task.name);
       const checkpointPath = path.join(path.dirname(finalPath), `.${task.name}.checkpoint.safetensors`);
-      const checkpointKey = JSON.stringify({ upstream: upstream.identity, corpus: corpus.hash, task: task.name, seed, training });
+      // Steps are not part of the key: a rerun with more steps continues from the checkpoint.
+      const checkpointKey = JSON.stringify({ upstream: upstream.identity, corpus: corpus.hash, task: task.name, seed, learningRate: training.learningRate, batchSize: training.batchSize, evalEvery: training.evalEvery });
       log(`training ${task.name} on ${options.upstream}: ${training.steps} steps, lr ${training.learningRate}, batch ${training.batchSize}`);
       const trained = await trainAndEvaluate({ task, context, splits, stores, options: training, seed, checkpointPath, checkpointKey, progress: options.progress });
       const result: TaskResult = {

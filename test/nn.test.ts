@@ -57,18 +57,16 @@ describe("layers", () => {
   it("BiLSTM matches a scalar reference LSTM in both directions and respects lengths", () => {
     const params = new ParameterSet(3);
     const lstm = new BiLstm(params, "l", 1, 1);
-    const [wF, wB] = [params.variables.get("l.weight_ih_l0")!, params.variables.get("l.weight_ih_l0_reverse")!];
-    const wh = params.variables.get("l.weight_hh")!;
-    const bias = params.variables.get("l.bias")!;
-    const wi = [wF.dataSync(), wB.dataSync()];
-    const whd = wh.dataSync();
-    const bd = bias.dataSync();
+    const get = (n: string) => params.variables.get(n)!.dataSync();
+    const wi = [get("l.weight_ih_l0"), get("l.weight_ih_l0_reverse")];
+    const wh = [get("l.weight_hh_l0"), get("l.weight_hh_l0_reverse")];
+    const bias = [get("l.bias_l0"), get("l.bias_l0_reverse")];
     const reference = (seq: number[], d: number) => {
       let h = 0;
       let c = 0;
       const out: number[] = [];
       for (const x of seq) {
-        const g = [0, 1, 2, 3].map((k) => x * wi[d][k] + h * whd[d * 4 + k] + bd[d * 4 + k]);
+        const g = [0, 1, 2, 3].map((k) => x * wi[d][k] + h * wh[d][k] + bias[d][k]);
         c = sigmoid(g[1]) * c + sigmoid(g[0]) * Math.tanh(g[2]);
         h = sigmoid(g[3]) * Math.tanh(c);
         out.push(h);
@@ -85,6 +83,31 @@ describe("layers", () => {
         expect(y[b][t][0]).toBeCloseTo(fwd[t], 5);
         expect(y[b][t][1]).toBeCloseTo(bwd[t], 5);
       }
+    }
+  });
+
+  it("the custom LSTM recurrence equals the op-by-op tape version, values and gradients", () => {
+    const params = new ParameterSet(11);
+    const lstm = new BiLstm(params, "l", 3, 4);
+    const x = tf.randomNormal([2, 5, 3], 0, 1, "float32", 2) as tf.Tensor3D;
+    const weights = params.list();
+    for (const d of [0, 1]) {
+      const fast = (inp: tf.Tensor3D) => (lstm as unknown as { direction(x: tf.Tensor3D, d: number): tf.Tensor3D }).direction(inp, d);
+      const ref = (inp: tf.Tensor3D) => lstm.directionReference(inp, d);
+      const probe = tf.randomNormal([2, 5, 4], 0, 1, "float32", 9);
+      const loss = (f: (i: tf.Tensor3D) => tf.Tensor3D) => () => tf.sum(tf.mul(f(x), probe)) as tf.Scalar;
+      const a = tf.variableGrads(loss(fast), weights);
+      const b = tf.variableGrads(loss(ref), weights);
+      expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 4);
+      for (const name of Object.keys(b.grads)) {
+        const ga = a.grads[name].dataSync();
+        const gb = b.grads[name].dataSync();
+        for (let i = 0; i < gb.length; i++) expect(Math.abs(ga[i] - gb[i])).toBeLessThan(1e-4);
+      }
+      // gradient with respect to the input too
+      const gx = tf.grad((inp: tf.Tensor) => tf.sum(tf.mul(fast(inp as tf.Tensor3D), probe)))(x).dataSync();
+      const gxRef = tf.grad((inp: tf.Tensor) => tf.sum(tf.mul(ref(inp as tf.Tensor3D), probe)))(x).dataSync();
+      for (let i = 0; i < gx.length; i++) expect(Math.abs(gx[i] - gxRef[i])).toBeLessThan(1e-4);
     }
   });
 });

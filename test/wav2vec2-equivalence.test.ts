@@ -88,6 +88,7 @@ describe.each(MODES)("wav2vec2 tfjs vs ONNX: $label", ({ config }) => {
   it("gradients reach every parameter group (wasm backend)", () => {
     const params = initParams(config, 99, { randomAffine: true });
     const vars = createTfVariables(params);
+    const tensorsBefore = tf.memory().numTensors;
     try {
       const audio = packed(testAudio(2, 3200, 11)); // 9 frames
       const last = config.num_hidden_layers;
@@ -116,8 +117,37 @@ describe.each(MODES)("wav2vec2 tfjs vs ONNX: $label", ({ config }) => {
         expect(groupNorm.get(group) ?? 0, `gradient norm of ${group}`).toBeGreaterThan(0);
       }
       tf.dispose([value, probe, audio, ...Object.values(grads)]);
+      expect(tf.memory().numTensors, "no tensors leaked").toBe(tensorsBefore);
     } finally {
       disposeTfParams(vars);
+    }
+  });
+});
+
+describe("wav2vec2 ONNX int8-dynamic variant", () => {
+  it("stays close to the float graph (not bit-equivalent by design)", async () => {
+    const config = presetConfig("tiny");
+    const params = initParams(config, 8, { randomAffine: true });
+    const audio = testAudio(1, 16000, 2);
+    const fp = await createOnnxSession(config, params);
+    const q8 = await createOnnxSession(config, params, { quantize: "int8-dynamic" });
+    try {
+      const a = await runHiddenStates(fp, audio);
+      const b = await runHiddenStates(q8, audio);
+      for (let l = 0; l < a.layers.length; l++) {
+        let dot = 0;
+        let na = 0;
+        let nb = 0;
+        for (let i = 0; i < a.layers[l].length; i++) {
+          dot += a.layers[l][i] * b.layers[l][i];
+          na += a.layers[l][i] ** 2;
+          nb += b.layers[l][i] ** 2;
+        }
+        expect(dot / Math.sqrt(na * nb)).toBeGreaterThan(0.999);
+      }
+    } finally {
+      await fp.release();
+      await q8.release();
     }
   });
 });

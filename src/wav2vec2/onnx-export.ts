@@ -11,6 +11,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { UserError } from "../errors.js";
+import type { HiddenStates } from "../upstream.js";
 import type { Wav2Vec2Config } from "./config.js";
 import { receptiveField } from "./config.js";
 import { type Attr, DataType, graphProto, modelProto, nodeProto, PbWriter, tensorProto, valueInfo } from "./onnx-proto.js";
@@ -23,6 +24,13 @@ const CONV_NORM_EPS = 1e-5; // HF's fixed eps for the feature-encoder GroupNorm/
 export interface OnnxExportOptions {
   /** One [H, 3H] MatMul for q/k/v instead of three (default true; faster). */
   fuseQkv?: boolean;
+  /**
+   * "int8-dynamic": the transformer's Linear layers (q/k/v, out, FFN) use int8 weights (symmetric,
+   * per output column) and dynamically quantised uint8 activations, with standard ops
+   * (DynamicQuantizeLinear, MatMulInteger) that onnxruntime fuses. Faster, NOT numerically
+   * equivalent to the float model. Default "none".
+   */
+  quantize?: "none" | "int8-dynamic";
 }
 
 /** Records nodes and initializers; names values t0, t1, ... unless told otherwise. */
@@ -36,7 +44,7 @@ class GraphBuilder {
     return `${hint}_${this.counter++}`;
   }
 
-  init(name: string, dims: readonly number[], data: Float32Array): string {
+  init(name: string, dims: readonly number[], data: Float32Array | Int8Array): string {
     this.initializers.push(tensorProto(name, dims, data));
     return name;
   }
@@ -77,6 +85,16 @@ class GraphBuilder {
   }
 }
 
+/** Symmetric per-column int8 quantisation of a [rows, cols] matrix: w ~ q * scale[col]. */
+function quantizeColumns(w: Float32Array, rows: number, cols: number): { q: Int8Array; scale: Float32Array } {
+  const scale = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) scale[c] = Math.max(scale[c], Math.abs(w[r * cols + c]));
+  for (let c = 0; c < cols; c++) scale[c] = scale[c] > 0 ? scale[c] / 127 : 1;
+  const q = new Int8Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) q[r * cols + c] = Math.round(w[r * cols + c] / scale[c]);
+  return { q, scale };
+}
+
 function transpose2d(p: ParamTensor): Float32Array {
   const [rows, cols] = p.shape;
   const out = new Float32Array(rows * cols);
@@ -100,11 +118,6 @@ export function buildOnnxModel(config: Wav2Vec2Config, params: ReadonlyMap<strin
   };
   /** Initializer holding a parameter as is (PyTorch layout). */
   const W = (name: string): string => g.init(name, P(name).shape, P(name).data);
-  /** Linear weight [out, in] stored transposed [in, out] for MatMul. */
-  const WT = (name: string): string => {
-    const p = P(name);
-    return g.init(`${name}.T`, [p.shape[1], p.shape[0]], transpose2d(p));
-  };
   const gelu = (x: string): string => {
     // x * 0.5 * (1 + erf(x / sqrt 2)) in the order onnxruntime's GeluFusion recognises.
     const e = g.op("Erf", [g.op("Div", [x, g.scalar(Math.SQRT2)])]);
@@ -112,7 +125,24 @@ export function buildOnnxModel(config: Wav2Vec2Config, params: ReadonlyMap<strin
   };
   const layerNorm = (x: string, prefix: string, eps: number, output?: string): string =>
     g.op("LayerNormalization", [x, W(`${prefix}.weight`), W(`${prefix}.bias`)], [{ name: "axis", int: -1 }, { name: "epsilon", float: eps }], output);
-  const linear = (x: string, prefix: string): string => g.op("Add", [g.op("MatMul", [x, WT(`${prefix}.weight`)]), W(`${prefix}.bias`)]);
+  const quantize = opts.quantize ?? "none";
+  /** x [.., in] times wT [in, out] plus bias, in float or (transformer only) int8. */
+  const matmulBias = (x: string, name: string, wT: Float32Array, inDim: number, outDim: number, bias: Float32Array, int8: boolean): string => {
+    const b = g.init(`${name}.bias`, [outDim], bias);
+    if (!int8) return g.op("Add", [g.op("MatMul", [x, g.init(`${name}.weight.T`, [inDim, outDim], wT)]), b]);
+    // The pattern onnxruntime's quantize_dynamic emits (fused into DynamicQuantizeMatMul).
+    const { q, scale } = quantizeColumns(wT, inDim, outDim);
+    const [xq, xs, xzp] = g.opMulti("DynamicQuantizeLinear", [x], 3);
+    const acc = g.op("MatMulInteger", [xq, g.init(`${name}.weight.T.int8`, [inDim, outDim], q), xzp]);
+    const scaled = g.op("Mul", [g.op("Cast", [acc], [{ name: "to", int: DataType.FLOAT }]), g.op("Mul", [xs, g.init(`${name}.weight.scale`, [outDim], scale)])]);
+    return g.op("Add", [scaled, b]);
+  };
+  const linearOf = (x: string, prefix: string, int8: boolean): string => {
+    const p = P(`${prefix}.weight`);
+    return matmulBias(x, prefix, transpose2d(p), p.shape[1], p.shape[0], P(`${prefix}.bias`).data, int8);
+  };
+  const linear = (x: string, prefix: string): string => linearOf(x, prefix, false);
+  const tlinear = (x: string, prefix: string): string => linearOf(x, prefix, quantize === "int8-dynamic");
   const BTC = [0, 2, 1];
 
   // Feature encoder, NCL layout: [B, S] -> [B, 1, S] -> convs.
@@ -184,12 +214,12 @@ export function buildOnnxModel(config: Wav2Vec2Config, params: ReadonlyMap<strin
       b.set(qb, 0);
       b.set(P(`${p}.k_proj.bias`).data, H);
       b.set(P(`${p}.v_proj.bias`).data, 2 * H);
-      const qkv = g.op("Add", [g.op("MatMul", [xin, g.init(`${p}.qkv.weight.T`, [H, 3 * H], w)]), g.init(`${p}.qkv.bias`, [3 * H], b)]);
+      const qkv = matmulBias(xin, `${p}.qkv`, w, H, 3 * H, b, quantize === "int8-dynamic");
       [qh, kh, vh] = g.opMulti("Split", [qkv, g.ints([H, H, H])], 3, [{ name: "axis", int: 2 }]);
     } else {
-      qh = g.op("Add", [g.op("MatMul", [xin, g.init(`${p}.q_proj.weight.T.scaled`, [H, H], qT)]), g.init(`${p}.q_proj.bias.scaled`, [H], qb)]);
-      kh = linear(xin, `${p}.k_proj`);
-      vh = linear(xin, `${p}.v_proj`);
+      qh = matmulBias(xin, `${p}.q_proj.scaled`, qT, H, H, qb, quantize === "int8-dynamic");
+      kh = tlinear(xin, `${p}.k_proj`);
+      vh = tlinear(xin, `${p}.v_proj`);
     }
     const heads = g.ints([0, 0, nh, hd]); // 0 = copy batch / time from the input
     const Q = g.op("Transpose", [g.op("Reshape", [qh, heads])], [{ name: "perm", ints: [0, 2, 1, 3] }]); // [B, nh, T, hd]
@@ -197,9 +227,9 @@ export function buildOnnxModel(config: Wav2Vec2Config, params: ReadonlyMap<strin
     const V = g.op("Transpose", [g.op("Reshape", [vh, heads])], [{ name: "perm", ints: [0, 2, 1, 3] }]);
     const probs = g.op("Softmax", [g.op("MatMul", [Q, Kt])], [{ name: "axis", int: -1 }]);
     const ctx = g.op("Transpose", [g.op("MatMul", [probs, V])], [{ name: "perm", ints: [0, 2, 1, 3] }]);
-    return linear(g.op("Reshape", [ctx, g.ints([0, 0, H])]), `${p}.out_proj`);
+    return tlinear(g.op("Reshape", [ctx, g.ints([0, 0, H])]), `${p}.out_proj`);
   };
-  const feedForward = (xin: string, p: string): string => linear(gelu(linear(xin, `${p}.intermediate_dense`)), `${p}.output_dense`);
+  const feedForward = (xin: string, p: string): string => tlinear(gelu(tlinear(xin, `${p}.intermediate_dense`)), `${p}.output_dense`);
 
   // Encoder. Layer inputs are hidden_states.0..N-1; the final output is hidden_states.N.
   const eps = c.layer_norm_eps;
@@ -328,4 +358,11 @@ export async function runHiddenStates(
     layers.push(t.data as Float32Array);
   }
   return { batch: b.batch, numFrames, dim: s.config.hidden_size, layers };
+}
+
+/** One row of a batch as the project's HiddenStates (views, no copy). */
+export function rowHiddenStates(b: BatchHiddenStates, row: number): HiddenStates {
+  if (!(row >= 0 && row < b.batch)) throw new RangeError(`row ${row} outside batch of ${b.batch}`);
+  const n = b.numFrames * b.dim;
+  return { numFrames: b.numFrames, dim: b.dim, layers: b.layers.map((l) => l.subarray(row * n, (row + 1) * n)) };
 }

@@ -103,7 +103,7 @@ export class PbWriter {
 }
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT64: 7 } as const;
 
 /** AttributeProto.AttributeType values used here. */
 const AttrType = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
@@ -119,11 +119,11 @@ function isLittleEndian(): boolean {
 }
 
 /** TensorProto with raw little-endian data. */
-export function tensorProto(name: string, dims: readonly number[], data: Float32Array | BigInt64Array): PbWriter {
+export function tensorProto(name: string, dims: readonly number[], data: Float32Array | BigInt64Array | Int8Array): PbWriter {
   if (!isLittleEndian()) throw new Error("ONNX export needs a little-endian host (raw_data is little-endian)");
   const t = new PbWriter();
   for (const d of dims) t.int(1, d); // dims
-  t.int(2, data instanceof Float32Array ? DataType.FLOAT : DataType.INT64); // data_type
+  t.int(2, data instanceof Float32Array ? DataType.FLOAT : data instanceof Int8Array ? DataType.INT8 : DataType.INT64); // data_type
   t.string(8, name); // name
   t.bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)); // raw_data
   return t;

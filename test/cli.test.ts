@@ -1,0 +1,97 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+
+/** The CLI as a user runs it: the compiled bin (npm test builds it first). */
+const CLI = path.resolve("dist/src/cli.js");
+const CACHE = process.env.SUPERB_TEST_CACHE_DIR ?? path.join(os.tmpdir(), "superb-test-cache");
+
+function superb(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, SUPERB_CACHE_DIR: CACHE, ...env }, timeout: 540_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("superb CLI: errors are one line, with a non-zero exit", () => {
+  it("unknown upstream lists the known ones", () => {
+    const r = superb(["run", "--upstream", "nope", "--task", "pr"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/unknown upstream "nope"; known upstreams: .*fbank.*mfcc/);
+  });
+
+  it("unknown task lists the known ones", () => {
+    const r = superb(["run", "--upstream", "fbank", "--task", "xyz"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown task "xyz"; known tasks: .*asv.*all/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("unwritable results folder is refused before any work", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "superb-ro-"));
+    const blocker = path.join(dir, "file");
+    fs.writeFileSync(blocker, "x"); // a file where a folder must go: unwritable even for root
+    const r = superb(["run", "--upstream", "fbank", "--task", "pr", "--results-dir", path.join(blocker, "results")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/results folder is not writable/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("unknown profile names the known ones", () => {
+    const r = superb(["corpus", "--profile", "huge"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/huge/);
+    expect(r.stderr).toMatch(/quick/);
+  });
+
+  it("leaderboard of a missing folder", () => {
+    const r = superb(["leaderboard", "--results-dir", "/nonexistent/superb"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no such results folder/);
+  });
+
+  it("doctor reports the tensor backend and onnxruntime providers", () => {
+    const r = superb(["doctor"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/using backend "(wasm|tensorflow|cpu)"/);
+    expect(r.stdout).toMatch(/execution providers .*cpu/);
+  });
+});
+
+describe("superb run end to end", () => {
+  it("runs all five tasks on fbank (quick profile) and the leaderboard reads them", () => {
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), "superb-e2e-"));
+    const r = superb(["run", "--upstream", "fbank", "--task", "all", "--profile", "quick", "--seed", "3", "--results-dir", results]);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code).toBe(0);
+    const expected = { pr: "per", asr: "wer", ic: "accuracy", sid: "accuracy", asv: "eer" } as const;
+    for (const [task, metric] of Object.entries(expected)) {
+      const file = path.join(results, "fbank", `${task}.json`);
+      const result = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown> & { layerWeights: number[]; value: number; seconds: Record<string, number>; corpus: { profile: string } };
+      expect(result.task).toBe(task);
+      expect(result.upstream).toBe("fbank");
+      expect(result.metric).toBe(metric);
+      expect(result.value).toBeGreaterThanOrEqual(0);
+      expect(result.value).toBeLessThanOrEqual(metric === "wer" ? 1000 : 100);
+      expect(result.layerWeights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(result.corpus.profile).toBe("quick");
+      expect(result.seed).toBe(3);
+      expect(result.seconds.train).toBeGreaterThan(0);
+      expect(typeof result.version).toBe("string");
+    }
+    // Better than chance where chance is known: SID over the seen speakers, IC over intents.
+    const sid = JSON.parse(fs.readFileSync(path.join(results, "fbank", "sid.json"), "utf8")) as { value: number };
+    expect(sid.value).toBeGreaterThan(25);
+    const asv = JSON.parse(fs.readFileSync(path.join(results, "fbank", "asv.json"), "utf8")) as { value: number; secondary: { minDCF: number } };
+    expect(asv.value).toBeLessThan(45);
+    expect(asv.secondary.minDCF).toBeGreaterThan(0);
+    // No temporary or checkpoint files are left behind.
+    expect(fs.readdirSync(path.join(results, "fbank")).sort()).toEqual(["asr.json", "asv.json", "ic.json", "pr.json", "sid.json"]);
+
+    const board = superb(["leaderboard", "--results-dir", results, "--format", "markdown"]);
+    expect(board.code).toBe(0);
+    expect(board.stdout).toMatch(/\| upstream \| PR PER ↓ \| ASR WER ↓ \| IC ACCURACY ↑ \| SID ACCURACY ↑ \| ASV EER ↓ \|/);
+    expect(board.stdout).toMatch(/\| fbank \|/);
+  }, 600_000);
+});
