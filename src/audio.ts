@@ -1,6 +1,7 @@
 /**
- * WAV input/output. Every problem with a user's file becomes a one-line UserError that names the
- * file; the rest of the pipeline can then assume finite mono float samples.
+ * WAV input/output: the project's one WAV codec (decodeWav / encodeWav16 on bytes, readWav /
+ * writeWav16 on files). Every problem with a user's file becomes a one-line UserError that names
+ * the file; the rest of the pipeline can then assume finite mono float samples.
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import wavefile from "wavefile";
@@ -72,11 +73,18 @@ function fourCC(bytes: Uint8Array, offset: number): string {
 
 /** Reads and decodes a WAV file to mono float samples. Throws UserError for any bad input. */
 export function readWav(path: string): AudioData {
-  const bytes = readBytes(path);
-  if (bytes.length === 0) throw new UserError(`${path}: empty file (0 bytes)`);
+  return decodeWav(readBytes(path), path);
+}
+
+/**
+ * Decodes WAV bytes to mono float samples (channels averaged). Throws a one-line UserError naming
+ * `source` (a file path, or a description such as "eSpeak output") for any bad input.
+ */
+export function decodeWav(bytes: Uint8Array, source: string): AudioData {
+  if (bytes.length === 0) throw new UserError(`${source}: empty file (0 bytes)`);
   const container = bytes.length >= 12 ? fourCC(bytes, 0) : "";
   if (!["RIFF", "RIFX", "RF64"].includes(container) || fourCC(bytes, 8) !== "WAVE") {
-    throw new UserError(`${path}: not a RIFF/WAVE file`);
+    throw new UserError(`${source}: not a RIFF/WAVE file`);
   }
   const littleEndian = container !== "RIFX";
   const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -90,9 +98,9 @@ export function readWav(path: string): AudioData {
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (declaredLength > bytes.length) {
-      throw new UserError(`${path}: truncated WAV file (header declares ${declaredLength} bytes, file has ${bytes.length})`);
+      throw new UserError(`${source}: truncated WAV file (header declares ${declaredLength} bytes, file has ${bytes.length})`);
     }
-    throw new UserError(`${path}: corrupt WAV file (${reason.replace(/\.$/, "")})`);
+    throw new UserError(`${source}: corrupt WAV file (${reason.replace(/\.$/, "")})`);
   }
   const fmt = wav.fmt as FmtChunk;
   const data = wav.data as DataChunk;
@@ -104,26 +112,26 @@ export function readWav(path: string): AudioData {
   const isFloat = format === WAVE_FORMAT_IEEE_FLOAT;
   if (format !== WAVE_FORMAT_PCM && !isFloat) {
     const name = FORMAT_NAMES[format] ?? `format tag 0x${format.toString(16).padStart(4, "0")}`;
-    throw new UserError(`${path}: unsupported WAV encoding ${name} (only PCM and float are read); ${CONVERT_HINT}`);
+    throw new UserError(`${source}: unsupported WAV encoding ${name} (only PCM and float are read); ${CONVERT_HINT}`);
   }
   if (isFloat ? bits !== 32 && bits !== 64 : ![8, 16, 24, 32].includes(bits)) {
-    throw new UserError(`${path}: unsupported ${isFloat ? "float" : "PCM"} bit depth ${bits}; ${CONVERT_HINT}`);
+    throw new UserError(`${source}: unsupported ${isFloat ? "float" : "PCM"} bit depth ${bits}; ${CONVERT_HINT}`);
   }
-  if (channels < 1) throw new UserError(`${path}: corrupt WAV file (0 channels)`);
-  if (!(fmt.sampleRate > 0)) throw new UserError(`${path}: corrupt WAV file (sample rate ${fmt.sampleRate})`);
+  if (channels < 1) throw new UserError(`${source}: corrupt WAV file (0 channels)`);
+  if (!(fmt.sampleRate > 0)) throw new UserError(`${source}: corrupt WAV file (sample rate ${fmt.sampleRate})`);
   const bytesPerSample = bits / 8;
   const frameBytes = bytesPerSample * channels;
   if (fmt.blockAlign !== frameBytes) {
-    throw new UserError(`${path}: corrupt WAV file (block align ${fmt.blockAlign}, expected ${frameBytes})`);
+    throw new UserError(`${source}: corrupt WAV file (block align ${fmt.blockAlign}, expected ${frameBytes})`);
   }
 
   const raw = data.samples;
   if (data.chunkSize !== 0xffffffff && container !== "RF64" && data.chunkSize > raw.length) {
-    throw new UserError(`${path}: truncated WAV file (data chunk declares ${data.chunkSize} bytes, only ${raw.length} present)`);
+    throw new UserError(`${source}: truncated WAV file (data chunk declares ${data.chunkSize} bytes, only ${raw.length} present)`);
   }
   // A trailing partial frame (odd writer, cut file) carries no complete sample; drop it.
   const numFrames = Math.floor(raw.length / frameBytes);
-  if (numFrames === 0) throw new UserError(`${path}: no audio samples (empty data chunk)`);
+  if (numFrames === 0) throw new UserError(`${source}: no audio samples (empty data chunk)`);
 
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const decode = sampleDecoder(view, bits, isFloat, littleEndian);
@@ -134,7 +142,7 @@ export function readWav(path: string): AudioData {
     const base = i * frameBytes;
     for (let c = 0; c < channels; c++) sum += decode(base + c * bytesPerSample);
     if (!Number.isFinite(sum)) {
-      throw new UserError(`${path}: contains NaN or infinite samples (first at sample ${i}, ${(i / fmt.sampleRate).toFixed(3)} s)`);
+      throw new UserError(`${source}: contains NaN or infinite samples (first at sample ${i}, ${(i / fmt.sampleRate).toFixed(3)} s)`);
     }
     samples[i] = channels === 1 ? sum : sum * invChannels;
   }
@@ -175,23 +183,52 @@ export function loadAudio16k(path: string, opts: LoadAudioOptions = {}): Float32
 }
 
 /**
- * Writes mono 16-bit PCM. Samples are clipped to [-1, 1] and scaled by 32768 (the inverse of
- * readWav, so k/32768 round-trips exactly). The file appears atomically: written to a temporary
+ * Encodes mono samples as a 16-bit PCM WAV (44-byte header). Samples are clipped to [-1, 1] and
+ * scaled by 32768 (the inverse of decodeWav, so k/32768 round-trips exactly); NaN is an error.
+ */
+export function encodeWav16(samples: Float32Array, sampleRate: number): Uint8Array {
+  return encodePcm16(samples, sampleRate, "encodeWav16");
+}
+
+/** encodeWav16, with `caller` naming the operation in errors. */
+function encodePcm16(samples: Float32Array, sampleRate: number, caller: string): Uint8Array {
+  if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new Error(`invalid sample rate ${sampleRate}`);
+  const dataBytes = samples.length * 2;
+  const bytes = new Uint8Array(44 + dataBytes);
+  const view = new DataView(bytes.buffer);
+  const tag = (offset: number, s: string): void => {
+    for (let i = 0; i < 4; i++) bytes[offset + i] = s.charCodeAt(i);
+  };
+  tag(0, "RIFF");
+  view.setUint32(4, 36 + dataBytes, true);
+  tag(8, "WAVE");
+  tag(12, "fmt ");
+  view.setUint32(16, 16, true); // fmt chunk size
+  view.setUint16(20, WAVE_FORMAT_PCM, true);
+  view.setUint16(22, 1, true); // mono
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * 2, true); // byte rate
+  view.setUint16(32, 2, true); // block align
+  view.setUint16(34, 16, true); // bits per sample
+  tag(36, "data");
+  view.setUint32(40, dataBytes, true);
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i];
+    if (Number.isNaN(v)) throw new Error(`${caller}: NaN at sample ${i}`);
+    view.setInt16(44 + 2 * i, Math.max(-32768, Math.min(32767, Math.round(v * 32768))), true);
+  }
+  return bytes;
+}
+
+/**
+ * Writes mono 16-bit PCM (see encodeWav16). The file appears atomically: written to a temporary
  * name in the same directory, then renamed, so readers never see a half-written WAV.
  */
 export function writeWav16(path: string, audio: Float32Array, sampleRate: number): void {
-  if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new Error(`invalid sample rate ${sampleRate}`);
-  const pcm = new Int16Array(audio.length);
-  for (let i = 0; i < audio.length; i++) {
-    const v = audio[i];
-    if (Number.isNaN(v)) throw new Error(`writeWav16(${path}): NaN at sample ${i}`);
-    pcm[i] = Math.max(-32768, Math.min(32767, Math.round(v * 32768)));
-  }
-  const wav = new WaveFile();
-  wav.fromScratch(1, sampleRate, "16", pcm);
+  const bytes = encodePcm16(audio, sampleRate, `writeWav16(${path})`);
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, wav.toBuffer());
+    writeFileSync(tmp, bytes);
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });

@@ -17,6 +17,13 @@ function toneAmplitude(y: Float32Array, freq: number, rate: number, from: number
   return (2 / n) * Math.hypot(ss, sc);
 }
 
+/** Largest |y[i] - expected[i]| for i in [from, to). */
+function maxAbsError(y: Float32Array, expected: Float32Array, from: number, to: number): number {
+  let m = 0;
+  for (let i = from; i < to; i++) m = Math.max(m, Math.abs(y[i] - expected[i]));
+  return m;
+}
+
 function rms(y: Float32Array, from: number, to: number): number {
   let e = 0;
   for (let i = from; i < to; i++) e += y[i] * y[i];
@@ -46,9 +53,7 @@ describe("resample", () => {
     const y = resample(x, 48000, 16000);
     // Away from the zero-padded edges the output is the same sine sampled at 16 kHz.
     const expected = tone(1000, 0.5, 16000, 16000);
-    let maxErr = 0;
-    for (let i = 500; i < 15500; i++) maxErr = Math.max(maxErr, Math.abs(y[i] - expected[i]));
-    expect(maxErr).toBeLessThan(1e-4);
+    expect(maxAbsError(y, expected, 500, 15500)).toBeLessThan(1e-4);
     expect(toneAmplitude(y, 1000, 16000, 500, 15500)).toBeCloseTo(0.5, 4);
     // energy is all at 1 kHz: the fit explains the signal
     expect(rms(y, 500, 15500)).toBeCloseTo(0.5 / Math.SQRT2, 4);
@@ -70,12 +75,29 @@ describe("resample", () => {
     }
   });
 
+  it("22.05k -> 16k (eSpeak's rate, ratio 320/441) keeps a 1 kHz sine and DC, and removes a 10 kHz tone", () => {
+    const y = resample(tone(1000, 1, 22050, 22050), 22050, 16000);
+    expect(y.length).toBe(16000);
+    const expected = tone(1000, 1, 16000, 16000);
+    expect(maxAbsError(y, expected, 200, 15800)).toBeLessThan(1e-4);
+    expect(resample(new Float32Array(22050).fill(0.5), 22050, 16000)[8000]).toBeCloseTo(0.5, 5);
+    const alias = resample(tone(10000, 1, 22050, 22050), 22050, 16000); // above the new Nyquist
+    expect(20 * Math.log10(rms(alias, 200, 15800) / Math.SQRT1_2)).toBeLessThan(-90);
+  });
+
+  it("gives the same output on repeated calls (cached phase table) and with other options in between", () => {
+    const x = tone(440, 0.5, 22050, 5000);
+    const a = resample(x, 22050, 16000);
+    resample(x, 22050, 16000, { zeroCrossings: 16 });
+    resample(x, 44100, 16000);
+    expect(resample(x, 22050, 16000)).toEqual(a);
+    expect(resample(x, 22050, 16000, { zeroCrossings: 16 })).not.toEqual(a);
+  });
+
   it("8k -> 16k upsampling interpolates a 1 kHz sine", () => {
     const y = resample(tone(1000, 0.7, 8000, 8000), 8000, 16000);
     const expected = tone(1000, 0.7, 16000, 16000);
-    let maxErr = 0;
-    for (let i = 1000; i < 15000; i++) maxErr = Math.max(maxErr, Math.abs(y[i] - expected[i]));
-    expect(maxErr).toBeLessThan(1e-4);
+    expect(maxAbsError(y, expected, 1000, 15000)).toBeLessThan(1e-4);
   });
 
   it("odd rates (huge polyphase numerator) use the on-the-fly kernel and still work", () => {

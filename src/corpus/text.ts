@@ -3,8 +3,8 @@
  * sentences from a small grammar. All wording is written for this project; all choices go through
  * the seeded Rng so that a seed fixes every transcript.
  */
+import { Rng } from "../random.js";
 import type { IntentSlots } from "./types.js";
-import { Rng } from "./random.js";
 
 /** Character vocabulary of transcripts; word boundaries are the space character " ". */
 export const CHAR_SET: readonly string[] = [

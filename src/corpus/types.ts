@@ -8,20 +8,24 @@ export interface IntentSlots {
   location: string;
 }
 
-export interface SpeakerProfile {
-  id: string;
-  /** Seen speakers appear in train/dev/test (SID closed set); unseen ones only in test (ASV trials). */
-  seen: boolean;
-  /** eSpeak voice (language/accent) e.g. "en-us", "en-gb-scotland". */
+/** eSpeak voice settings: a speaker's base voice, jittered per utterance for synthesis. */
+export interface VoiceSettings {
+  /** eSpeak voice (language/accent, `-v`) e.g. "en-us", "en-gb-scotland". */
   accent: string;
   /** eSpeak voice variant e.g. "m3", "f2". */
   variant: string;
-  /** eSpeak pitch 0-99 */
+  /** eSpeak pitch 0-99 (`-p`) */
   pitch: number;
-  /** eSpeak pitch range 0-99 */
+  /** eSpeak pitch range 0-99 (`-P`) */
   pitchRange: number;
-  /** eSpeak rate in words per minute */
+  /** eSpeak rate in words per minute (`-s`) */
   rate: number;
+}
+
+export interface SpeakerProfile extends VoiceSettings {
+  id: string;
+  /** Seen speakers appear in train/dev/test (SID closed set); unseen ones only in test (ASV trials). */
+  seen: boolean;
   /** Fixed channel colouring (biquad filter parameters and gain) applied to all of the speaker's audio. */
   channel: { lowCutHz: number; highCutHz: number; tiltDb: number };
 }

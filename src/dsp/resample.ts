@@ -43,23 +43,29 @@ export function resampledLength(numSamples: number, fromRate: number, toRate: nu
   return Math.round((numSamples * (toRate / g)) / (fromRate / g));
 }
 
-/** Resamples `x` from `fromRate` to `toRate` (positive integers, Hz). Returns a new array. */
-export function resample(x: Float32Array, fromRate: number, toRate: number, opts: ResampleOptions = {}): Float32Array {
-  if (!Number.isInteger(fromRate) || !Number.isInteger(toRate) || fromRate <= 0 || toRate <= 0) {
-    throw new Error(`sample rates must be positive integers, got ${fromRate} and ${toRate}`);
-  }
-  if (fromRate === toRate) return x.slice();
-  const zeros = opts.zeroCrossings ?? 64;
-  const rolloff = opts.rolloff ?? 0.95;
-  const beta = opts.kaiserBeta ?? 10;
-  const g = gcd(fromRate, toRate);
-  const up = toRate / g; // L
-  const down = fromRate / g; // M
-  const outLen = resampledLength(x.length, fromRate, toRate);
-  const out = new Float32Array(outLen);
-  const n = x.length;
-  if (n === 0) return out;
+/** Filter for one (rate pair, options): taps per output phase, and the phase table when it is small enough. */
+interface PolyphaseFilter {
+  /** Taps j cover input indices base + j for j in [-J+1, J]; `taps` = 2J. */
+  J: number;
+  taps: number;
+  /** The windowed-sinc kernel h(tau), tau in input samples. */
+  kernel: (tau: number) => number;
+  /** up x taps coefficients: row p holds h(p/up - j); null when up > MAX_TABLE_PHASES (computed on the fly). */
+  table: Float64Array | null;
+}
 
+/** Recently used filters: building a table costs more than resampling a few seconds of audio. */
+const filterCache = new Map<string, PolyphaseFilter>();
+const FILTER_CACHE_SIZE = 4;
+
+function polyphaseFilter(fromRate: number, toRate: number, up: number, zeros: number, rolloff: number, beta: number): PolyphaseFilter {
+  const key = `${fromRate}/${toRate}/${zeros}/${rolloff}/${beta}`;
+  const cached = filterCache.get(key);
+  if (cached) {
+    filterCache.delete(key); // re-insert: most recently used last
+    filterCache.set(key, cached);
+    return cached;
+  }
   // Cutoff in cycles per input sample; the kernel h(tau) = 2 fc sinc(2 fc tau) has unit DC gain.
   const fc = 0.5 * rolloff * Math.min(1, toRate / fromRate);
   const halfWidth = zeros / (2 * fc); // in input samples
@@ -71,10 +77,8 @@ export function resample(x: Float32Array, fromRate: number, toRate: number, opts
     const sinc = arg === 0 ? 1 : Math.sin(Math.PI * arg) / (Math.PI * arg);
     return 2 * fc * sinc * (besselI0(beta * Math.sqrt(1 - r * r)) / i0Beta);
   };
-  // Taps j cover input indices base + j for j in [-J+1, J], enough for any fractional offset.
   const J = Math.ceil(halfWidth) + 1;
   const taps = 2 * J;
-
   let table: Float64Array | null = null;
   if (up <= MAX_TABLE_PHASES) {
     table = new Float64Array(up * taps);
@@ -83,7 +87,31 @@ export function resample(x: Float32Array, fromRate: number, toRate: number, opts
       for (let j = -J + 1; j <= J; j++) table[p * taps + (j + J - 1)] = kernel(frac - j);
     }
   }
-  const scratch = new Float64Array(taps);
+  const filter: PolyphaseFilter = { J, taps, kernel, table };
+  if (table) {
+    if (filterCache.size >= FILTER_CACHE_SIZE) filterCache.delete(filterCache.keys().next().value as string);
+    filterCache.set(key, filter);
+  }
+  return filter;
+}
+
+/** Resamples `x` from `fromRate` to `toRate` (positive integers, Hz). Returns a new array. */
+export function resample(x: Float32Array, fromRate: number, toRate: number, opts: ResampleOptions = {}): Float32Array {
+  if (!Number.isInteger(fromRate) || !Number.isInteger(toRate) || fromRate <= 0 || toRate <= 0) {
+    throw new Error(`sample rates must be positive integers, got ${fromRate} and ${toRate}`);
+  }
+  if (fromRate === toRate) return x.slice();
+  const g = gcd(fromRate, toRate);
+  const up = toRate / g; // L
+  const down = fromRate / g; // M
+  const outLen = resampledLength(x.length, fromRate, toRate);
+  const out = new Float32Array(outLen);
+  const n = x.length;
+  if (n === 0) return out;
+
+  const { J, taps, kernel, table } = polyphaseFilter(fromRate, toRate, up, opts.zeroCrossings ?? 64, opts.rolloff ?? 0.95, opts.kaiserBeta ?? 10);
+  const scratch = table ? null : new Float64Array(taps);
+  const taps8 = taps & ~7;
 
   for (let o = 0; o < outLen; o++) {
     // Exact rational time: input position o*down/up = base + phase/up.
@@ -97,14 +125,28 @@ export function resample(x: Float32Array, fromRate: number, toRate: number, opts
       offset = phase * taps;
     } else {
       const frac = phase / up;
-      for (let j = -J + 1; j <= J; j++) scratch[j + J - 1] = kernel(frac - j);
-      coeffs = scratch;
+      for (let j = -J + 1; j <= J; j++) (scratch as Float64Array)[j + J - 1] = kernel(frac - j);
+      coeffs = scratch as Float64Array;
       offset = 0;
     }
     const first = base - J + 1;
     let acc = 0;
     if (first >= 0 && first + taps <= n) {
-      for (let i = 0; i < taps; i++) acc += coeffs[offset + i] * x[first + i];
+      // Unrolled by 8 (the hot loop); the additions stay in tap order, so results are unchanged.
+      let c = offset;
+      let s = first;
+      const end8 = offset + taps8;
+      for (; c < end8; c += 8, s += 8) {
+        acc += coeffs[c] * x[s];
+        acc += coeffs[c + 1] * x[s + 1];
+        acc += coeffs[c + 2] * x[s + 2];
+        acc += coeffs[c + 3] * x[s + 3];
+        acc += coeffs[c + 4] * x[s + 4];
+        acc += coeffs[c + 5] * x[s + 5];
+        acc += coeffs[c + 6] * x[s + 6];
+        acc += coeffs[c + 7] * x[s + 7];
+      }
+      for (const end = offset + taps; c < end; c++, s++) acc += coeffs[c] * x[s];
     } else {
       const lo = Math.max(0, -first);
       const hi = Math.min(taps, n - first);
