@@ -24,10 +24,11 @@ export const task: TaskDefinition<string> = {
     const params = new ParameterSet(context.seed);
     const head = new BiLstmHead(params, context.inputDim, charSet.length + 1, {
       projectionDim: 256,
-      hidden: 128,
+      hidden: 96,
       layers: 2,
-      // About 50 frames per second: enough for CTC at eSpeak's speaking rates, half the LSTM steps of FBANK.
-      stack: Math.max(1, Math.round(context.frameRate / 50)),
+      // About 33 frames per second: still above eSpeak's fastest character rate (~20/s) for CTC,
+      // and a third of FBANK's LSTM steps (the recurrence's cost grows with steps, not width).
+      stack: Math.max(1, Math.round(context.frameRate / 33)),
     });
     const labelsOf = (text: string) => [...text].map((c) => {
       const id = charIndex.get(c);
