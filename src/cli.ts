@@ -4,13 +4,15 @@ import Table from "cli-table3";
 import * as ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs";
 import { initTensorBackend } from "./backend.js";
+import { startProgress } from "./progress.js";
 import { defaultCacheDir, ensureCorpus } from "./corpus/generate.js";
 import { UserError, oneLine } from "./errors.js";
 import { buildLeaderboard, formatLeaderboard, type LeaderboardFormat } from "./leaderboard.js";
 import { packageVersion } from "./package-info.js";
 import { listTasks, listUpstreams } from "./registry.js";
 import { readResults, type TaskResult } from "./results.js";
-import { DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED, runBenchmark } from "./run.js";
+import { DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED, defaultJobs, runBenchmark } from "./run.js";
+import { extractToNpy } from "./extract.js";
 
 /** The CLI is a thin layer over the library API (src/index.ts). */
 
@@ -62,8 +64,9 @@ export function buildProgram(): Command {
     .option("--lr, --learning-rate <x>", "learning rate (default: per task)", positiveNumber)
     .option("--steps <n>", "training steps (default: per task)", positiveInteger)
     .option("--batch-size <n>", "batch size (default: per task)", positiveInteger)
+    .option("-j, --jobs <n>", "tasks trained at once, each on its own core", positiveInteger, defaultJobs())
     .option("--no-progress", "no progress bars even on a terminal")
-    .action(async (opts: { upstream: string; task: string; profile: string; seed: number; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number; steps?: number; batchSize?: number; progress: boolean }) => {
+    .action(async (opts: { upstream: string; task: string; profile: string; seed: number; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number; steps?: number; batchSize?: number; jobs: number; progress: boolean }) => {
       const results = await runBenchmark({
         upstream: opts.upstream,
         tasks: opts.task,
@@ -75,10 +78,34 @@ export function buildProgram(): Command {
         learningRate: opts.learningRate,
         steps: opts.steps,
         batchSize: opts.batchSize,
+        jobs: opts.jobs,
         progress: opts.progress ? undefined : false,
         log: info,
       });
       printResults(results);
+    });
+
+  program
+    .command("extract")
+    .description("write each WAV's hidden states as a float32 .npy array [layers, frames, dim]")
+    .requiredOption("-u, --upstream <name>", "upstream name (see `superb list`)")
+    .requiredOption("-i, --input <path>", "a WAV file or a folder of WAVs (searched recursively)")
+    .requiredOption("-o, --out <path>", "a .npy file (for one WAV) or a folder (same relative names)")
+    .option("--no-progress", "no progress bar even on a terminal")
+    .action(async (opts: { upstream: string; input: string; out: string; progress: boolean }) => {
+      let bar: ReturnType<typeof startProgress> | undefined;
+      const r = await extractToNpy({
+        upstream: opts.upstream,
+        input: opts.input,
+        out: opts.out,
+        onNotice: info,
+        onProgress: (p) => {
+          bar ??= startProgress({ label: "extracting", total: p.total, unit: "files", enabled: opts.progress ? undefined : false });
+          bar.increment();
+        },
+      });
+      bar?.stop();
+      info(`${r.files} files (${r.audioSeconds.toFixed(1)} s of audio) -> ${r.upstream.numLayers} layers x ${r.upstream.hiddenSize} dims at ${r.upstream.frameRate} frames/s in ${r.seconds.toFixed(1)} s; written to ${opts.out}`);
     });
 
   program

@@ -55,6 +55,8 @@ export class FeatureStore {
   constructor(
     readonly index: FeatureIndex,
     readonly binPath: string,
+    /** Where the index was read from (lets worker threads reopen the store). */
+    readonly indexPath: string = binPath.replace(/\.f32$/, ".json"),
   ) {
     this.fd = fs.openSync(binPath, "r");
     this.byId = new Map(index.items.map((item, i) => [item.id, i]));

@@ -9,7 +9,13 @@ import { gitCommit, packageVersion } from "./package-info.js";
 import { createUpstream, resolveTasks } from "./registry.js";
 import { ensureWritableDir, resultPath, upstreamFolderName, writeResult, type TaskResult } from "./results.js";
 import type { TrainingOptions } from "./task.js";
-import { trainAndEvaluate } from "./train.js";
+import { trainAndEvaluate, type TrainResult } from "./train.js";
+import type { TaskJob, TaskWorkerMessage } from "./task-worker.js";
+import { Worker } from "node:worker_threads";
+import * as os from "node:os";
+import { fileURLToPath } from "node:url";
+import { startProgress } from "./progress.js";
+import { UserError } from "./errors.js";
 
 export interface RunOptions {
   /** Upstream spec: a registry name ("fbank") or prefix form ("hf:<dir>"). */
@@ -28,6 +34,8 @@ export interface RunOptions {
   steps?: number;
   batchSize?: number;
   progress?: boolean;
+  /** Tasks trained at once, each in a worker thread (default: one per core, at most 2). */
+  jobs?: number;
   /** One-line status messages (phase changes, notices). */
   log?: (message: string) => void;
 }
@@ -70,8 +78,8 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
     }
     for (const n of notices) log(n);
 
-    const results: TaskResult[] = [];
-    for (const task of tasks) {
+    // One job per task; with --jobs > 1 they train in worker threads, else here, one by one.
+    const jobs: TaskJob[] = tasks.map((task) => {
       const defaults = profile === "quick" ? task.defaults.quick : task.defaults.full;
       const training: TrainingOptions = {
         learningRate: options.learningRate ?? defaults.learningRate,
@@ -79,14 +87,24 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
         batchSize: options.batchSize ?? defaults.batchSize,
         evalEvery: Math.min(defaults.evalEvery, options.steps ?? defaults.steps),
       };
-      const context = { corpus, inputDim: upstream.hiddenSize, frameRate: upstream.frameRate, seed };
-      const splits = task.splits(corpus);
       const finalPath = resultPath(resultsDir, options.upstream, task.name);
-      const checkpointPath = path.join(path.dirname(finalPath), `.${task.name}.checkpoint.safetensors`);
-      // Steps are not part of the key: a rerun with more steps continues from the checkpoint.
-      const checkpointKey = JSON.stringify({ upstream: upstream.identity, corpus: corpus.hash, task: task.name, seed, learningRate: training.learningRate, batchSize: training.batchSize, evalEvery: training.evalEvery });
-      log(`training ${task.name} on ${options.upstream}: ${training.steps} steps, lr ${training.learningRate}, batch ${training.batchSize}`);
-      const trained = await trainAndEvaluate({ task, context, splits, stores, options: training, seed, checkpointPath, checkpointKey, progress: options.progress });
+      return {
+        task: task.name,
+        corpusDir: corpus.dir,
+        features: Object.fromEntries((["train", "dev", "test"] as const).map((split) => [split, { index: stores[split].indexPath, bin: stores[split].binPath }])) as TaskJob["features"],
+        inputDim: upstream.hiddenSize,
+        frameRate: upstream.frameRate,
+        seed,
+        options: training,
+        checkpointPath: path.join(path.dirname(finalPath), `.${task.name}.checkpoint.safetensors`),
+        // Steps are not part of the key: a rerun with more steps continues from the checkpoint.
+        checkpointKey: JSON.stringify({ upstream: upstream.identity, corpus: corpus.hash, task: task.name, seed, learningRate: training.learningRate, batchSize: training.batchSize, evalEvery: training.evalEvery }),
+      };
+    });
+
+    const results: TaskResult[] = [];
+    const finish = (job: TaskJob, trained: TrainResult) => {
+      const task = tasks.find((t) => t.name === job.task)!;
       const result: TaskResult = {
         upstream: options.upstream,
         upstreamIdentity: upstream.identity,
@@ -99,7 +117,7 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
         layerWeights: trained.layerWeights,
         corpus: { name: corpus.manifest.name, profile: corpus.manifest.profile, hash: corpus.hash, seed: corpus.manifest.seed },
         seed,
-        training: { ...training, bestStep: trained.bestStep, finalTrainLoss: trained.finalTrainLoss, resumedFromStep: trained.resumedFromStep },
+        training: { ...job.options, bestStep: trained.bestStep, finalTrainLoss: trained.finalTrainLoss, resumedFromStep: trained.resumedFromStep },
         // Extraction is shared by all tasks of a run; it is reported on each.
         seconds: { extract: extractSeconds, train: trained.seconds.train, evaluate: trained.seconds.evaluate },
         backend: backend.name,
@@ -108,12 +126,91 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
         createdAt: new Date().toISOString(),
       };
       writeResult(resultsDir, result);
-      fs.rmSync(checkpointPath, { force: true });
+      fs.rmSync(job.checkpointPath, { force: true });
       results.push(result);
+      log(`${task.name}: ${task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
+    };
+
+    const workerUrl = new URL("./task-worker.js", import.meta.url);
+    const parallel = Math.min(options.jobs ?? defaultJobs(), jobs.length);
+    for (const job of jobs) log(`training ${job.task} on ${options.upstream}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);
+    if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) {
+      await runInWorkers(jobs, parallel, workerUrl, finish, options.progress);
+    } else {
+      for (const job of jobs) {
+        const task = tasks.find((t) => t.name === job.task)!;
+        const trained = await trainAndEvaluate({
+          task,
+          context: { corpus, inputDim: job.inputDim, frameRate: job.frameRate, seed },
+          splits: task.splits(corpus),
+          stores,
+          options: job.options,
+          seed,
+          checkpointPath: job.checkpointPath,
+          checkpointKey: job.checkpointKey,
+          progress: options.progress,
+        });
+        finish(job, trained);
+      }
     }
     for (const s of Object.values(stores)) s.close();
-    return results;
+    // In SUPERB order, whatever order the workers finished in.
+    return tasks.map((t) => results.find((r) => r.task === t.name)!);
   } finally {
     await upstream.dispose();
+  }
+}
+
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(2, os.availableParallelism()));
+}
+
+/** A pool of worker threads, one task each; a combined progress bar over all steps. */
+async function runInWorkers(jobs: TaskJob[], parallel: number, workerUrl: URL, finish: (job: TaskJob, r: TrainResult) => void, progress?: boolean): Promise<void> {
+  const bar = startProgress({ label: `training ${jobs.map((j) => j.task).join(",")}`, total: jobs.reduce((s, j) => s + j.options.steps, 0), unit: "steps", enabled: progress });
+  const queue = [...jobs];
+  const failures: { task: string; message: string; userError: boolean }[] = [];
+  const runOne = (job: TaskJob) =>
+    new Promise<void>((resolve) => {
+      const worker = new Worker(workerUrl, { workerData: job });
+      let settled = false;
+      const settle = () => {
+        if (!settled) {
+          settled = true;
+          void worker.terminate();
+          resolve();
+        }
+      };
+      worker.on("message", (msg: TaskWorkerMessage) => {
+        if (msg.type === "step") bar.increment(1);
+        else if (msg.type === "done") {
+          finish(job, msg.result);
+          settle();
+        } else {
+          failures.push(msg);
+          settle();
+        }
+      });
+      worker.on("error", (err) => {
+        failures.push({ task: job.task, message: err.message, userError: false });
+        settle();
+      });
+      worker.on("exit", (code) => {
+        if (!settled) failures.push({ task: job.task, message: `worker exited with code ${code}`, userError: false });
+        settle();
+      });
+    });
+  const lanes = Array.from({ length: parallel }, async () => {
+    while (queue.length > 0 && failures.length === 0) await runOne(queue.shift()!);
+  });
+  try {
+    await Promise.all(lanes);
+  } finally {
+    bar.stop();
+  }
+  if (failures.length > 0) {
+    const f = failures[0];
+    if (f.userError) throw new UserError(f.message);
+    throw new Error(`task ${f.task}: ${f.message}`);
   }
 }

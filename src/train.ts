@@ -35,6 +35,8 @@ export interface TrainOptions<P> {
   /** Identifies the run; a checkpoint with another key is ignored. */
   checkpointKey?: string;
   progress?: boolean;
+  /** Called after every training step with its loss (progress reporting from worker threads). */
+  onStep?: (loss: number) => void;
 }
 
 /** Normalisation statistics per (layer, dim) from the training split, so layers are comparable. */
@@ -172,6 +174,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
       lastLoss = loss;
       step += 1;
       bar.increment(1, { loss: (lossSum / lossCount).toFixed(3) });
+      opts.onStep?.(loss);
       if (step % options.evalEvery === 0 || step === options.steps) {
         lossSum = 0;
         lossCount = 0;

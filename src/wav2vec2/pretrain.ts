@@ -22,7 +22,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { availableParallelism } from "node:os";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { initTensorBackend } from "../backend.js";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { startProgress } from "../progress.js";
@@ -97,6 +101,18 @@ export interface PretrainOptions {
   steps: number;
   /** Utterances per step (default 8). */
   batchSize?: number;
+  /**
+   * Gradient shards per step (default 2): the batch is split into this many equal parts whose
+   * gradients are summed, as data-parallel fairseq does (each shard's diversity loss uses its own
+   * perplexity). Shards bound the memory of a step and are what worker threads share out.
+   */
+  shards?: number;
+  /**
+   * Threads computing shards in parallel (default min(shards, cores), 1 when the module runs
+   * from TypeScript source). The result does not depend on it: shard gradients are always summed
+   * in shard order.
+   */
+  workers?: number;
   /** Longest crop in seconds (default 4); batches are cropped to their shortest utterance. */
   cropSeconds?: number;
   /** Peak learning rate (default 5e-4, fairseq base). */
@@ -152,9 +168,12 @@ export interface PretrainSummary {
   steps: number;
   resumedFromStep: number;
   stepsThisRun: number;
-  /** Seconds of this call's training, and over all runs. */
+  /** Seconds of this call's training, and over all runs; CPU seconds of this process (all threads). */
   seconds: number;
   totalSeconds: number;
+  cpuSeconds: number;
+  /** Threads that computed shards. */
+  workers: number;
   audioPerSecond: number;
   peakRssMB: number;
   parameters: number;
