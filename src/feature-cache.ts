@@ -111,6 +111,8 @@ export interface EnsureFeaturesOptions {
   /** Loads a corpus WAV as 16 kHz mono. */
   loadAudio: (file: string) => Float32Array;
   progress?: boolean;
+  /** Utterances between resume points of a long extraction (default 50). */
+  checkpointEvery?: number;
 }
 
 export function featureCacheKey(upstreamIdentity: string, corpusHash: string, split: Split): string {
@@ -184,7 +186,7 @@ export async function ensureFeatures(opts: EnsureFeaturesOptions): Promise<{ sto
       state.items.push({ id: utt.id, offset: state.floats, numFrames: T });
       state.floats += block.length;
       state.done = u + 1;
-      if (state.done % CHECKPOINT_EVERY === 0) {
+      if (state.done % (opts.checkpointEvery ?? CHECKPOINT_EVERY) === 0) {
         fs.fsyncSync(fd);
         writeFileAtomic(paths.partialState, JSON.stringify(state));
       }
