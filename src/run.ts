@@ -131,6 +131,9 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
       log(`${task.name}: ${task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
     };
 
+    // Longest first, so the pool's lanes finish together.
+    const cost = (j: TaskJob) => j.options.steps * (tasks.find((t) => t.name === j.task)!.costPerStep ?? 1);
+    jobs.sort((a, b) => cost(b) - cost(a));
     const workerUrl = new URL("./task-worker.js", import.meta.url);
     const parallel = Math.min(options.jobs ?? defaultJobs(), jobs.length);
     for (const job of jobs) log(`training ${job.task} on ${options.upstream}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);

@@ -65,6 +65,13 @@ export interface TaskDefinition<P = unknown> {
   readonly metric: MetricSpec;
   /** Training defaults per corpus profile ("full" applies to unknown profiles). */
   readonly defaults: { quick: TrainingOptions; full: TrainingOptions };
+  /**
+   * Present the first epoch shortest-first (SortaGrad, Amodei et al. 2016): CTC leaves its
+   * all-blank plateau sooner when it starts on short utterances.
+   */
+  readonly sortagrad?: boolean;
+  /** Relative cost of one training step, used only to start the longest tasks first. */
+  readonly costPerStep?: number;
   /** The utterances this task trains, selects and tests on. */
   splits(corpus: Corpus): TaskSplits;
   createModel(context: TaskContext, splits: TaskSplits): TaskModel<P>;

@@ -77,11 +77,15 @@ export function loadStackedBatch(utts: Utterance[], stores: Record<Split, Featur
   return { stacked: tf.tensor4d(data, [utts.length, L, T, D]), lengths };
 }
 
-/** The training utterances of step s: a deterministic function of (seed, s), so a resumed run sees the same batches. */
-function batchForStep(train: Utterance[], batchSize: number, seed: number, step: number): Utterance[] {
+/**
+ * The training utterances of step s: a deterministic function of (seed, s), so a resumed run sees
+ * the same batches. With `sortedFirstEpoch` (the utterances given shortest-first) epoch 0 keeps
+ * that order.
+ */
+function batchForStep(train: Utterance[], batchSize: number, seed: number, step: number, sortedFirstEpoch: boolean): Utterance[] {
   const perEpoch = Math.max(1, Math.floor(train.length / batchSize));
   const epoch = Math.floor(step / perEpoch);
-  const order = seededShuffle(train.length, seed * 7919 + epoch);
+  const order = sortedFirstEpoch && epoch === 0 ? train.map((_, i) => i) : seededShuffle(train.length, seed * 7919 + epoch);
   const start = (step % perEpoch) * batchSize;
   const out: Utterance[] = [];
   for (let i = 0; i < Math.min(batchSize, train.length); i++) out.push(train[order[(start + i) % train.length]]);
@@ -142,6 +146,9 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
     }
   }
 
+  const trainUtterances = task.sortagrad
+    ? [...splits.train].sort((a, b) => stores[a.split].numFrames(a.id) - stores[b.split].numFrames(b.id) || (a.id < b.id ? -1 : 1))
+    : splits.train;
   const trainStart = performance.now();
   const bar = startProgress({ label: `training ${task.name}`, total: options.steps, unit: "steps", enabled: opts.progress });
   bar.increment(step);
@@ -159,7 +166,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   };
   try {
     while (step < options.steps) {
-      const utts = batchForStep(splits.train, options.batchSize, opts.seed, step);
+      const utts = batchForStep(trainUtterances, options.batchSize, opts.seed, step, task.sortagrad === true);
       const { stacked, lengths } = loadStackedBatch(utts, stores, norm);
       const lossTensor = optimizer.minimize(() => {
         const features = featurizer.apply(stacked);

@@ -10,9 +10,11 @@ export const task: TaskDefinition<string> = {
   name: "asr",
   description: "speech recognition: BiLSTM CTC over characters, greedy decoding, WER (%)",
   metric: { name: "wer", higherIsBetter: false },
+  sortagrad: true,
+  costPerStep: 6,
   defaults: {
-    quick: { learningRate: 2e-3, steps: 150, batchSize: 16, evalEvery: 75 },
-    full: { learningRate: 1e-3, steps: 1500, batchSize: 16, evalEvery: 250 },
+    quick: { learningRate: 2e-3, steps: 60, batchSize: 16, evalEvery: 30 },
+    full: { learningRate: 3e-3, steps: 1500, batchSize: 16, evalEvery: 250 },
   },
   splits(corpus) {
     const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.text.length > 0);

@@ -16,8 +16,9 @@ export const task: TaskDefinition<Float32Array> = {
   name: "asv",
   description: "speaker verification: x-vector + AM-softmax, cosine scoring of unseen-speaker trials, EER (%)",
   metric: { name: "eer", higherIsBetter: false },
+  costPerStep: 2,
   defaults: {
-    quick: { learningRate: 2e-3, steps: 200, batchSize: 16, evalEvery: 50 },
+    quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
     full: { learningRate: 1e-3, steps: 1000, batchSize: 32, evalEvery: 200 },
   },
   splits(corpus) {

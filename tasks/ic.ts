@@ -17,7 +17,7 @@ export const task: TaskDefinition<number[]> = {
   description: "intent classification: mean pooling + linear over action/object/location, accuracy (%)",
   metric: { name: "accuracy", higherIsBetter: true },
   defaults: {
-    quick: { learningRate: 2e-3, steps: 200, batchSize: 16, evalEvery: 50 },
+    quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
     full: { learningRate: 1e-3, steps: 1000, batchSize: 32, evalEvery: 200 },
   },
   splits(corpus) {

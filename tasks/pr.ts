@@ -10,8 +10,9 @@ export const task: TaskDefinition<number[]> = {
   name: "pr",
   description: "phoneme recognition: linear CTC head, PER (%)",
   metric: { name: "per", higherIsBetter: false },
+  sortagrad: true,
   defaults: {
-    quick: { learningRate: 2e-3, steps: 300, batchSize: 16, evalEvery: 100 },
+    quick: { learningRate: 2e-3, steps: 150, batchSize: 16, evalEvery: 75 },
     full: { learningRate: 2e-3, steps: 1500, batchSize: 16, evalEvery: 250 },
   },
   splits(corpus) {

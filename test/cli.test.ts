@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -8,51 +8,58 @@ import { describe, expect, it } from "vitest";
 const CLI = path.resolve("dist/src/cli.js");
 const CACHE = process.env.SUPERB_TEST_CACHE_DIR ?? path.join(os.tmpdir(), "superb-test-cache");
 
-function superb(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, SUPERB_CACHE_DIR: CACHE, ...env }, timeout: 540_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the CLI without blocking the test worker's event loop (vitest's RPC needs it). */
+function superb(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SUPERB_CACHE_DIR: CACHE, ...env }, timeout: 540_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 describe("superb CLI: errors are one line, with a non-zero exit", () => {
-  it("unknown upstream lists the known ones", () => {
-    const r = superb(["run", "--upstream", "nope", "--task", "pr"]);
+  it("unknown upstream lists the known ones", async () => {
+    const r = await superb(["run", "--upstream", "nope", "--task", "pr"]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/unknown upstream "nope"; known upstreams: .*fbank.*mfcc/);
   });
 
-  it("unknown task lists the known ones", () => {
-    const r = superb(["run", "--upstream", "fbank", "--task", "xyz"]);
+  it("unknown task lists the known ones", async () => {
+    const r = await superb(["run", "--upstream", "fbank", "--task", "xyz"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/unknown task "xyz"; known tasks: .*asv.*all/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  it("unwritable results folder is refused before any work", () => {
+  it("unwritable results folder is refused before any work", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "superb-ro-"));
     const blocker = path.join(dir, "file");
     fs.writeFileSync(blocker, "x"); // a file where a folder must go: unwritable even for root
-    const r = superb(["run", "--upstream", "fbank", "--task", "pr", "--results-dir", path.join(blocker, "results")]);
+    const r = await superb(["run", "--upstream", "fbank", "--task", "pr", "--results-dir", path.join(blocker, "results")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/results folder is not writable/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  it("unknown profile names the known ones", () => {
-    const r = superb(["corpus", "--profile", "huge"]);
+  it("unknown profile names the known ones", async () => {
+    const r = await superb(["corpus", "--profile", "huge"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/huge/);
     expect(r.stderr).toMatch(/quick/);
   });
 
-  it("leaderboard of a missing folder", () => {
-    const r = superb(["leaderboard", "--results-dir", "/nonexistent/superb"]);
+  it("leaderboard of a missing folder", async () => {
+    const r = await superb(["leaderboard", "--results-dir", "/nonexistent/superb"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no such results folder/);
   });
 
-  it("doctor reports the tensor backend and onnxruntime providers", () => {
-    const r = superb(["doctor"]);
+  it("doctor reports the tensor backend and onnxruntime providers", async () => {
+    const r = await superb(["doctor"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/using backend "(wasm|tensorflow|cpu)"/);
     expect(r.stdout).toMatch(/execution providers .*cpu/);
@@ -60,9 +67,9 @@ describe("superb CLI: errors are one line, with a non-zero exit", () => {
 });
 
 describe("superb run end to end", () => {
-  it("runs all five tasks on fbank (quick profile) and the leaderboard reads them", () => {
+  it("runs all five tasks on fbank (quick profile) and the leaderboard reads them", async () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), "superb-e2e-"));
-    const r = superb(["run", "--upstream", "fbank", "--task", "all", "--profile", "quick", "--seed", "3", "--results-dir", results]);
+    const r = await superb(["run", "--upstream", "fbank", "--task", "all", "--profile", "quick", "--seed", "3", "--results-dir", results]);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     const expected = { pr: "per", asr: "wer", ic: "accuracy", sid: "accuracy", asv: "eer" } as const;
@@ -89,7 +96,7 @@ describe("superb run end to end", () => {
     // No temporary or checkpoint files are left behind.
     expect(fs.readdirSync(path.join(results, "fbank")).sort()).toEqual(["asr.json", "asv.json", "ic.json", "pr.json", "sid.json"]);
 
-    const board = superb(["leaderboard", "--results-dir", results, "--format", "markdown"]);
+    const board = await superb(["leaderboard", "--results-dir", results, "--format", "markdown"]);
     expect(board.code).toBe(0);
     expect(board.stdout).toMatch(/\| upstream \| PR PER ↓ \| ASR WER ↓ \| IC ACCURACY ↑ \| SID ACCURACY ↑ \| ASV EER ↓ \|/);
     expect(board.stdout).toMatch(/\| fbank \|/);

@@ -26,7 +26,10 @@ import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { loadAudio16k } from "../audio.js";
 import { initTensorBackend } from "../backend.js";
+import { loadUtteranceAudio } from "../corpus/generate.js";
+import type { Corpus, Split } from "../corpus/types.js";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { startProgress } from "../progress.js";
@@ -206,6 +209,34 @@ function datasetId(ds: PretrainDataset): string {
 }
 
 /**
+ * The unlabelled audio of a corpus: by default its train and dev splits. Test audio is left out
+ * so that the downstream evaluation stays on audio the upstream never saw.
+ */
+export function corpusPretrainData(corpus: Corpus, splits: readonly Split[] = ["train", "dev"]): PretrainDataset {
+  const utts = corpus.manifest.utterances.filter((u) => splits.includes(u.split));
+  if (utts.length === 0) throw new UserError(`corpus ${corpus.manifest.name} has no utterances in ${splits.join("/")}`);
+  const audio = utts.map((u) => loadUtteranceAudio(corpus, u));
+  return { size: audio.length, length: (i) => audio[i].length, load: (i) => audio[i], id: `corpus:${corpus.hash}:${[...splits].sort().join("+")}` };
+}
+
+/** Every .wav file under a folder (recursively, in path order), resampled to 16 kHz mono. */
+export function wavFolderPretrainData(dir: string, onNotice?: (msg: string) => void): PretrainDataset {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: not a folder`);
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile() && e.name.toLowerCase().endsWith(".wav")) files.push(full);
+    }
+  };
+  walk(dir);
+  if (files.length === 0) throw new UserError(`${dir}: no .wav files found`);
+  const audio = files.map((f) => loadAudio16k(f, { onNotice }));
+  return { size: audio.length, length: (i) => audio[i].length, load: (i) => audio[i] };
+}
+
+/**
  * The batches of one epoch: a seeded shuffle, cut into buckets of 8 batches whose utterances are
  * sorted by length (so a batch's shortest utterance wastes little of the others), cut into batches
  * (an incomplete last batch is dropped), in a shuffled order.
@@ -288,59 +319,240 @@ export function prepareBatch(c: Wav2Vec2Config, clips: Float32Array[], cropSampl
 // ---------------------------------------------------------------------------------------------
 // Forward pass and loss
 
-export interface StepStats {
-  contrastiveSum: tf.Scalar;
-  correct: tf.Scalar;
-  perplexity: tf.Scalar;
-  diversity: tf.Scalar;
-  penalty: tf.Scalar;
+/** One gradient shard of a step: consecutive utterances of a prepared batch. */
+export interface Shard {
+  /** [B, S] row-major. */
+  audio: Float32Array;
+  batch: number;
+  samples: number;
+  frames: number;
+  /** [B*T], 1 = masked. */
+  mask: Float32Array;
+  maskedIdx: Int32Array[];
+  negatives: Int32Array[];
+  gumbel: Float32Array;
+}
+
+/** Splits a batch into `shards` parts of equal size (batch size must be a multiple). */
+export function splitBatch(c: Wav2Vec2Config, b: PreparedBatch, shards: number): Shard[] {
+  if (b.batch % shards !== 0) throw new Error(`internal: batch of ${b.batch} does not split into ${shards} shards`);
+  const n = b.batch / shards;
+  const T = b.frames;
+  const GV = c.num_codevector_groups * c.num_codevectors_per_group;
+  return Array.from({ length: shards }, (_, s) => ({
+    audio: b.audio.slice(s * n * b.samples, (s + 1) * n * b.samples),
+    batch: n,
+    samples: b.samples,
+    frames: T,
+    mask: b.mask.slice(s * n * T, (s + 1) * n * T),
+    maskedIdx: b.maskedIdx.slice(s * n, (s + 1) * n),
+    negatives: b.negatives.slice(s * n, (s + 1) * n),
+    gumbel: b.gumbel.slice(s * n * T * GV, (s + 1) * n * T * GV),
+  }));
+}
+
+/** How a shard's loss is scaled so that the shard losses sum to the step's loss. */
+export interface ShardScale {
+  /** Masked frames of the whole step (the contrastive sum is divided by it). */
+  totalMasked: number;
+  /** This shard's share of the step's utterances (weights its diversity and penalty terms). */
+  fraction: number;
+}
+
+export interface ShardStats {
+  loss: number;
+  contrastiveSum: number;
+  correct: number;
+  perplexity: number;
+  diversity: number;
+  penalty: number;
 }
 
 /**
- * The pre-training loss of one prepared batch (scalar, per masked frame) and its parts. The
- * parts are tf.keep()-ed so they survive the gradient tape's tidy: the caller disposes them.
+ * The loss of one shard: contrastiveSum / totalMasked + fraction * (w_div * diversity + w_pen *
+ * penalty), so that summing the shards of a step gives the per-masked-frame objective of
+ * combineLosses. Returns the scalar and its parts (tf.keep()-ed: they survive the gradient tape's
+ * tidy; the caller disposes them).
  */
-export function pretrainLoss(
+export function shardLoss(
   params: TfParams,
   c: Wav2Vec2Config,
-  batch: PreparedBatch,
+  shard: Shard,
   temperature: number,
   weights: LossWeights,
   numNegatives: number,
-): { loss: tf.Scalar; stats: StepStats } {
-  const { batch: B, samples: S, frames: T } = batch;
-  const audio = tf.tensor2d(batch.audio, [B, S]);
+  scale: ShardScale,
+): { loss: tf.Scalar; parts: tf.Scalar[] } {
+  const { batch: B, samples: S, frames: T } = shard;
+  const audio = tf.tensor2d(shard.audio, [B, S]);
   const feats = extractFeatures(params, c, audio);
   if (feats.shape[1] !== T) throw new Error(`internal: ${feats.shape[1]} frames, expected ${T}`);
   const penalty = featurePenalty(feats);
   const { hidden, normed } = projectFeatures(params, c, feats);
-  const embed = params.get("masked_spec_embed");
-  if (embed === undefined) throw new Error("wav2vec2 pretrain: missing parameter masked_spec_embed");
-  const m = tf.tensor3d(batch.mask, [B, T, 1]);
-  const masked = tf.add(tf.mul(hidden, tf.sub(1, m)), tf.mul(m, embed)) as tf.Tensor3D;
-  const states = encodeHiddenStates(params, c, masked);
-  const last = states[states.length - 1];
   const get = (n: string): tf.Tensor => {
     const t = params.get(n);
     if (t === undefined) throw new Error(`wav2vec2 pretrain: missing parameter ${n}`);
     return t;
   };
-  const context = linearPt(last, get("project_hid.weight"), get("project_hid.bias")) as tf.Tensor3D;
-  const q = gumbelQuantize(params, c, normed, { temperature, gumbelNoise: batch.gumbel, mask: batch.mask });
+  // HF _mask_hidden_states: masked frames of the projected features become masked_spec_embed.
+  const m = tf.tensor3d(shard.mask, [B, T, 1]);
+  const masked = tf.add(tf.mul(hidden, tf.sub(1, m)), tf.mul(m, get("masked_spec_embed"))) as tf.Tensor3D;
+  const states = encodeHiddenStates(params, c, masked);
+  const context = linearPt(states[states.length - 1], get("project_hid.weight"), get("project_hid.bias")) as tf.Tensor3D;
+  const q = gumbelQuantize(params, c, normed, { temperature, gumbelNoise: shard.gumbel, mask: shard.mask });
   const targets = linearPt(q.quantized, get("project_q.weight"), get("project_q.bias")) as tf.Tensor3D;
   const G = c.num_codevector_groups;
-  const W = batch.maskedIdx.map((idx, b) => candidateWeights(T, idx, batch.negatives[b], numNegatives, q.codes.subarray(b * T * G, (b + 1) * T * G), G));
-  const con = contrastiveLoss(context, targets, W, batch.mask, c.contrastive_logits_temperature);
+  const W = shard.maskedIdx.map((idx, b) => candidateWeights(T, idx, shard.negatives[b], numNegatives, q.codes.subarray(b * T * G, (b + 1) * T * G), G));
+  const con = contrastiveLoss(context, targets, W, shard.mask, c.contrastive_logits_temperature);
   const diversity = diversityLoss(q.perplexity, G * c.num_codevectors_per_group);
-  const loss = combineLosses(con.loss, diversity, penalty, batch.numMasked, weights);
-  const stats: StepStats = {
-    contrastiveSum: tf.keep(con.loss),
-    correct: tf.keep(con.correct),
-    perplexity: tf.keep(q.perplexity),
-    diversity: tf.keep(diversity),
-    penalty: tf.keep(penalty),
-  };
-  return { loss, stats };
+  const extra = combineLosses(tf.scalar(0), diversity, penalty, 1, weights);
+  const loss = tf.add(tf.div(con.loss, Math.max(1, scale.totalMasked)), tf.mul(extra, scale.fraction)) as tf.Scalar;
+  return { loss, parts: [con.loss, con.correct, q.perplexity, diversity, penalty].map((t) => tf.keep(t)) };
+}
+
+/** Loss and gradients of one shard; gradients keyed by parameter name (the caller disposes them). */
+export function shardGradients(
+  vars: ReadonlyMap<string, tf.Variable>,
+  c: Wav2Vec2Config,
+  shard: Shard,
+  temperature: number,
+  weights: LossWeights,
+  numNegatives: number,
+  scale: ShardScale,
+): { grads: Map<string, tf.Tensor>; stats: ShardStats } {
+  let parts: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const out = shardLoss(vars, c, shard, temperature, weights, numNegatives, scale);
+    parts = out.parts;
+    return out.loss;
+  }, [...vars.values()]);
+  const [contrastiveSum, correct, perplexity, diversity, penalty] = parts.map((t) => t.dataSync()[0]);
+  const stats: ShardStats = { loss: value.dataSync()[0], contrastiveSum, correct, perplexity, diversity, penalty };
+  tf.dispose([value, ...parts]);
+  const byName = new Map<string, tf.Tensor>();
+  for (const [name, v] of vars) {
+    const g = grads[v.name];
+    if (g !== undefined) byName.set(name, g);
+  }
+  return { grads: byName, stats };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker threads: each holds a replica of the parameters, receives them before every step with
+// its shards, and returns the shard gradients flattened in paramSpecs order.
+
+interface WorkerInit {
+  kind: "superb-wav2vec2-pretrain";
+  config: Wav2Vec2Config;
+}
+
+interface WorkerJob {
+  params: Float32Array;
+  shards: Shard[];
+  scales: ShardScale[];
+  temperature: number;
+  weights: LossWeights;
+  numNegatives: number;
+}
+
+type WorkerReply = { ok: true; grads: Float32Array[]; stats: ShardStats[] } | { ok: false; error: string };
+
+function flattenInto(names: readonly string[], sizes: readonly number[], get: (name: string) => ArrayLike<number>): Float32Array {
+  const out = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  let off = 0;
+  names.forEach((n, i) => {
+    out.set(get(n), off);
+    off += sizes[i];
+  });
+  return out;
+}
+
+async function workerMain(init: WorkerInit): Promise<void> {
+  await initTensorBackend();
+  const c = init.config;
+  const specs = paramSpecs(c, { pretraining: true });
+  const vars = createTfVariables(initParams(c, 0, { pretraining: true }));
+  const names = specs.map((s) => s.name);
+  const sizes = specs.map((s) => s.shape.reduce((a, b) => a * b, 1));
+  parentPort!.on("message", (job: WorkerJob | null) => {
+    if (job === null) {
+      parentPort!.close();
+      return;
+    }
+    let reply: WorkerReply;
+    const transfer: ArrayBuffer[] = [];
+    try {
+      let off = 0;
+      specs.forEach((s, i) => {
+        vars.get(s.name)!.assign(tf.tensor(job.params.subarray(off, off + sizes[i]), s.shape));
+        off += sizes[i];
+      });
+      const grads: Float32Array[] = [];
+      const stats: ShardStats[] = [];
+      job.shards.forEach((shard, k) => {
+        const r = shardGradients(vars, c, shard, job.temperature, job.weights, job.numNegatives, job.scales[k]);
+        const flat = flattenInto(names, sizes, (n) => {
+          const g = r.grads.get(n);
+          return g === undefined ? new Float32Array(sizes[names.indexOf(n)]) : (g.dataSync() as Float32Array);
+        });
+        tf.dispose([...r.grads.values()]);
+        grads.push(flat);
+        transfer.push(flat.buffer as ArrayBuffer);
+        stats.push(r.stats);
+      });
+      reply = { ok: true, grads, stats };
+    } catch (err) {
+      reply = { ok: false, error: err instanceof Error ? `${err.message}\n${err.stack ?? ""}` : String(err) };
+      transfer.length = 0;
+    }
+    parentPort!.postMessage(reply, transfer);
+  });
+}
+
+if (!isMainThread && (workerData as WorkerInit | undefined)?.kind === "superb-wav2vec2-pretrain") {
+  void workerMain(workerData as WorkerInit);
+}
+
+/** A worker thread running this module; usable only from compiled JavaScript. */
+class ShardWorker {
+  private readonly worker: Worker;
+  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | null = null;
+  private failure: Error | null = null;
+
+  constructor(config: Wav2Vec2Config) {
+    this.worker = new Worker(fileURLToPath(import.meta.url), { workerData: { kind: "superb-wav2vec2-pretrain", config } satisfies WorkerInit });
+    this.worker.on("message", (r: WorkerReply) => {
+      const p = this.pending;
+      this.pending = null;
+      p?.resolve(r);
+    });
+    const fail = (err: Error): void => {
+      this.failure = err;
+      const p = this.pending;
+      this.pending = null;
+      p?.reject(err);
+    };
+    this.worker.on("error", fail);
+    this.worker.on("exit", (code) => {
+      if (code !== 0) fail(new Error(`pre-training worker exited with code ${code}`));
+    });
+  }
+
+  /** Posts a job; the returned promise settles with the worker's reply. */
+  run(job: WorkerJob): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const p = new Promise<WorkerReply>((resolve, reject) => {
+      this.pending = { resolve, reject };
+    });
+    const transfer = job.shards.flatMap((s) => [s.audio.buffer, s.gumbel.buffer, s.mask.buffer] as ArrayBuffer[]);
+    this.worker.postMessage(job, transfer);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    this.worker.postMessage(null);
+    await this.worker.terminate();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,11 +576,11 @@ class AdamW {
   ) {}
 
   /** One update with the given (already clipped) gradients; `t` is the 1-based update count. */
-  apply(vars: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number, t: number, gradScale: number): void {
+  apply(vars: Map<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number, gradScale: number): void {
     const bc1 = 1 - Math.pow(this.beta1, t);
     const bc2 = 1 - Math.pow(this.beta2, t);
     for (const [name, p] of vars) {
-      const g0 = grads[p.name];
+      const g0 = grads.get(name);
       if (g0 === undefined) continue;
       const oldM = this.m.get(name);
       const oldV = this.v.get(name);
@@ -437,6 +649,7 @@ interface RunDescriptor {
   seed: number;
   steps: number;
   batchSize: number;
+  shards: number;
   cropSamples: number;
   learningRate: number;
   warmupSteps: number;
@@ -557,7 +770,11 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
   if (usable.length === 0) {
     throw new UserError(`no utterance is long enough to pre-train on (need at least ${(minSamples / SAMPLE_RATE).toFixed(2)} s)`);
   }
+  let shardCount = Math.max(1, Math.floor(opts.shards ?? 2));
   const batchSize = Math.min(opts.batchSize ?? 8, usable.length);
+  // Shards must divide the batch; a batch smaller than the shard count gets one shard per utterance.
+  shardCount = Math.min(shardCount, batchSize);
+  while (batchSize % shardCount !== 0) shardCount -= 1;
   const lengths = usable.map((i) => ds.length(i));
   const tStart = opts.temperature?.start ?? 2;
   const tEnd = opts.temperature?.end ?? 0.5;
@@ -586,6 +803,7 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
     seed,
     steps,
     batchSize,
+    shards: shardCount,
     cropSamples,
     learningRate: peakLr,
     warmupSteps: warmup,
@@ -614,7 +832,7 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
       const last = done.entries[done.entries.length - 1] ?? null;
       return {
         outDir: opts.outDir, completed: true, step: steps, steps, resumedFromStep: steps, stepsThisRun: 0, seconds: 0,
-        totalSeconds: done.seconds, audioPerSecond: 0, peakRssMB: 0, parameters, last, files: outputFiles(opts.outDir),
+        totalSeconds: done.seconds, cpuSeconds: 0, workers: 0, audioPerSecond: 0, peakRssMB: 0, parameters, last, files: outputFiles(opts.outDir),
       };
     }
   }
@@ -648,9 +866,77 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
   const varList = [...vars.values()];
   const resumedFromStep = step;
 
+  // Shard executors: this thread plus worker threads (compiled JavaScript only).
+  const runningFromJs = fileURLToPath(import.meta.url).endsWith(".js");
+  const workerCount = runningFromJs ? Math.max(1, Math.min(opts.workers ?? availableParallelism(), shardCount)) : 1;
+  const workers: ShardWorker[] = Array.from({ length: workerCount - 1 }, () => new ShardWorker(c));
+  const names = specs.map((s) => s.name);
+  const sizes = specs.map((s) => s.shape.reduce((a, b) => a * b, 1));
+  /** Gradients summed over the shards in shard order (whoever computed them), and per-shard stats. */
+  const computeShards = async (shards: Shard[], scales: ShardScale[], temperature: number): Promise<{ grads: Map<string, tf.Tensor>; stats: ShardStats[] }> => {
+    const owner = (k: number): number => k % workerCount;
+    const replies: Promise<WorkerReply>[] = [];
+    if (workers.length > 0) {
+      const flatParams = flattenInto(names, sizes, (n) => vars.get(n)!.dataSync() as Float32Array);
+      workers.forEach((w, i) => {
+        const mine = shards.map((_, k) => k).filter((k) => owner(k) === i + 1);
+        replies.push(
+          w.run({
+            params: i === workers.length - 1 ? flatParams : flatParams.slice(),
+            shards: mine.map((k) => shards[k]),
+            scales: mine.map((k) => scales[k]),
+            temperature,
+            weights: lossWeights,
+            numNegatives: randomness.numNegatives,
+          }),
+        );
+      });
+    }
+    const perShard: { grads: Map<string, tf.Tensor>; stats: ShardStats }[] = new Array(shards.length);
+    try {
+      for (let k = 0; k < shards.length; k++) {
+        if (owner(k) === 0) perShard[k] = shardGradients(vars, c, shards[k], temperature, lossWeights, randomness.numNegatives, scales[k]);
+      }
+      const settled = await Promise.all(replies);
+      settled.forEach((r, i) => {
+        if (!r.ok) throw new Error(`pre-training worker failed: ${r.error}`);
+        const mine = shards.map((_, k) => k).filter((k) => owner(k) === i + 1);
+        mine.forEach((k, j) => {
+          const flat = r.grads[j];
+          const grads = new Map<string, tf.Tensor>();
+          let off = 0;
+          specs.forEach((s, n) => {
+            grads.set(s.name, tf.tensor(flat.subarray(off, off + sizes[n]), s.shape));
+            off += sizes[n];
+          });
+          perShard[k] = { grads, stats: r.stats[j] };
+        });
+      });
+    } catch (err) {
+      for (const p of perShard) if (p) tf.dispose([...p.grads.values()]);
+      throw err;
+    }
+    const total = new Map<string, tf.Tensor>();
+    for (const name of names) {
+      const parts = perShard.map((p) => p.grads.get(name)).filter((g): g is tf.Tensor => g !== undefined);
+      if (parts.length === 0) continue;
+      let acc = parts[0];
+      for (let k = 1; k < parts.length; k++) {
+        const next = tf.add(acc, parts[k]);
+        if (k > 1) acc.dispose();
+        acc = next;
+      }
+      total.set(name, parts.length === 1 ? tf.clone(acc) : acc);
+    }
+    for (const p of perShard) tf.dispose([...p.grads.values()]);
+    return { grads: total, stats: perShard.map((p) => p.stats) };
+  };
+
   const bar = startProgress({ label: "pre-training", total: steps, unit: "steps", enabled: opts.progress });
   bar.increment(step);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  let files: string[] = [];
   const elapsed = (): number => seconds0 + (performance.now() - t0) / 1000;
   let audioThisRun = 0;
   let peakRss = process.memoryUsage().rss;
@@ -678,33 +964,25 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
       const temperature = gumbelTemperature(step, schedule);
       const lr = learningRateAt(step, steps, peakLr, warmup);
 
-      let stats: StepStats | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const out = pretrainLoss(vars, c, batch, temperature, lossWeights, randomness.numNegatives);
-        stats = out.stats;
-        return out.loss;
-      }, varList);
-      const loss = (await value.data())[0];
-      value.dispose();
-      const gradNorm = Math.sqrt(
-        tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]),
-      );
-      const s = stats!;
+      const shards = splitBatch(c, batch, shardCount);
+      const scales = shards.map((sh) => ({ totalMasked: batch.numMasked, fraction: sh.batch / batch.batch }));
+      const { grads, stats } = await computeShards(shards, scales, temperature);
+      const loss = stats.reduce((a, st) => a + st.loss, 0);
       const part = {
-        contrastive: s.contrastiveSum.dataSync()[0],
-        correct: s.correct.dataSync()[0],
-        perplexity: s.perplexity.dataSync()[0],
-        diversity: s.diversity.dataSync()[0],
-        penalty: s.penalty.dataSync()[0],
+        contrastive: stats.reduce((a, st) => a + st.contrastiveSum, 0),
+        correct: stats.reduce((a, st) => a + st.correct, 0),
+        perplexity: stats.reduce((a, st) => a + st.perplexity, 0) / stats.length,
+        diversity: stats.reduce((a, st) => a + st.diversity, 0) / stats.length,
+        penalty: stats.reduce((a, st) => a + st.penalty, 0) / stats.length,
       };
-      tf.dispose(Object.values(s));
+      const gradNorm = Math.sqrt(tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        tf.dispose(Object.values(grads));
+        tf.dispose([...grads.values()]);
         throw new UserError(`pre-training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); lower the learning rate or set a gradient clip`);
       }
       const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / gradNorm : 1;
       adam.apply(vars, grads, lr, step + 1, scale);
-      tf.dispose(Object.values(grads));
+      tf.dispose([...grads.values()]);
 
       step += 1;
       const clipSeconds = (batch.batch * batch.samples) / SAMPLE_RATE;
@@ -759,23 +1037,24 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
       if (step % checkpointEvery === 0 || step === steps || stopping) await writeCheckpoint();
       if (stopping) break;
     }
+    if (step >= steps) {
+      const final = await readTfParams(vars);
+      files = writeWav2Vec2Folder(opts.outDir, c, final, { pretraining: true, doNormalize: randomness.normalizeAudio });
+      writeFileAtomic(logFile, JSON.stringify({ completed: true, steps, seconds: round(elapsed(), 6), parameters, run, entries: log }, null, 2) + "\n");
+      files.push(logFile);
+      if (!opts.keepCheckpoint) fs.rmSync(ckptFile, { force: true });
+      else files.push(ckptFile);
+    }
   } finally {
     bar.stop();
+    await Promise.all(workers.map((w) => w.close()));
+    tf.dispose(varList);
+    adam.dispose();
   }
 
   const runSeconds = (performance.now() - t0) / 1000;
   const completed = step >= steps;
-  let files: string[] = [];
-  if (completed) {
-    const final = await readTfParams(vars);
-    files = writeWav2Vec2Folder(opts.outDir, c, final, { pretraining: true, doNormalize: randomness.normalizeAudio });
-    writeFileAtomic(logFile, JSON.stringify({ completed: true, steps, seconds: round(elapsed(), 6), parameters, run, entries: log }, null, 2) + "\n");
-    files.push(logFile);
-    if (!opts.keepCheckpoint) fs.rmSync(ckptFile, { force: true });
-    else files.push(ckptFile);
-  }
-  tf.dispose(varList);
-  adam.dispose();
+  const cpu = process.cpuUsage(cpu0);
   return {
     outDir: opts.outDir,
     completed,
@@ -785,6 +1064,8 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
     stepsThisRun: step - resumedFromStep,
     seconds: runSeconds,
     totalSeconds: elapsed(),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    workers: workerCount,
     audioPerSecond: runSeconds > 0 ? audioThisRun / runSeconds : 0,
     peakRssMB: Math.round(peakRss / 2 ** 20),
     parameters,
