@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * An upstream turns 16 kHz mono audio into all of its hidden layers (s3prl's upstream contract).
  * It knows nothing of tasks.
@@ -31,3 +33,9 @@ export interface UpstreamDefinition {
 }
 
 export const SAMPLE_RATE = 16000;
+
+/** "<name>-<first 12 hex of sha256(config JSON)>": the identity of a weightless upstream. */
+export function configIdentity(name: string, config: unknown): string {
+  const hash = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
+  return `${name}-${hash}`;
+}

@@ -2,18 +2,12 @@
  * FBANK: the classic SUPERB baseline. One "layer" of 80 Kaldi log-mel filterbank energies per
  * 10 ms frame (25 ms povey window, waveform scaled by 32768 as Kaldi sees int16 audio).
  */
-import { createHash } from "node:crypto";
 import { Fbank, resolveFbankOptions } from "../src/dsp/fbank.js";
 import type { HiddenStates, Upstream, UpstreamDefinition } from "../src/upstream.js";
-import { SAMPLE_RATE } from "../src/upstream.js";
+import { SAMPLE_RATE, configIdentity } from "../src/upstream.js";
 
 /** Bump when the computation changes in a way that alters features, so cached features are invalidated. */
 const IMPLEMENTATION_VERSION = 1;
-
-function configIdentity(name: string, config: unknown): string {
-  const hash = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
-  return `${name}-${hash}`;
-}
 
 export const upstream: UpstreamDefinition = {
   name: "fbank",

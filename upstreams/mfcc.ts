@@ -2,19 +2,13 @@
  * MFCC: Kaldi MFCC (23 mel bins, 13 ceps with c0 = raw log energy, lifter 22) plus delta and
  * delta-delta (window 2) = 39 dims per 10 ms frame, exposed as a single layer.
  */
-import { createHash } from "node:crypto";
 import { appendDeltas } from "../src/dsp/deltas.js";
 import { Mfcc, resolveMfccOptions } from "../src/dsp/mfcc.js";
 import type { HiddenStates, Upstream, UpstreamDefinition } from "../src/upstream.js";
-import { SAMPLE_RATE } from "../src/upstream.js";
+import { SAMPLE_RATE, configIdentity } from "../src/upstream.js";
 
 /** Bump when the computation changes in a way that alters features, so cached features are invalidated. */
 const IMPLEMENTATION_VERSION = 1;
-
-function configIdentity(name: string, config: unknown): string {
-  const hash = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);
-  return `${name}-${hash}`;
-}
 
 export const upstream: UpstreamDefinition = {
   name: "mfcc",
