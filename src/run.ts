@@ -1,21 +1,21 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { loadAudio16k } from "./audio.js";
 import { initTensorBackend } from "./backend.js";
 import { defaultCacheDir, ensureCorpus } from "./corpus/generate.js";
 import type { Split } from "./corpus/types.js";
+import { UserError } from "./errors.js";
 import { ensureFeatures, type FeatureStore } from "./feature-cache.js";
 import { gitCommit, packageVersion } from "./package-info.js";
+import { startProgress } from "./progress.js";
 import { createUpstream, resolveTasks } from "./registry.js";
 import { ensureWritableDir, resultPath, upstreamFolderName, writeResult, type TaskResult } from "./results.js";
+import type { TaskJob, TaskWorkerMessage } from "./task-worker.js";
 import type { TrainingOptions } from "./task.js";
 import { trainAndEvaluate, type TrainResult } from "./train.js";
-import type { TaskJob, TaskWorkerMessage } from "./task-worker.js";
-import { Worker } from "node:worker_threads";
-import * as os from "node:os";
-import { fileURLToPath } from "node:url";
-import { startProgress } from "./progress.js";
-import { UserError } from "./errors.js";
 
 export interface RunOptions {
   /** Upstream spec: a registry name ("fbank") or prefix form ("hf:<dir>"). */

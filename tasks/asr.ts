@@ -14,7 +14,7 @@ export const task: TaskDefinition<string> = {
   costPerStep: 6,
   defaults: {
     quick: { learningRate: 2e-3, steps: 60, batchSize: 16, evalEvery: 30 },
-    full: { learningRate: 3e-3, steps: 1500, batchSize: 16, evalEvery: 250 },
+    full: { learningRate: 3e-3, steps: 1000, batchSize: 16, evalEvery: 250 },
   },
   splits(corpus) {
     const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.text.length > 0);

@@ -18,7 +18,7 @@ export const task: TaskDefinition<number[]> = {
   metric: { name: "accuracy", higherIsBetter: true },
   defaults: {
     quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
-    full: { learningRate: 1e-3, steps: 1000, batchSize: 32, evalEvery: 200 },
+    full: { learningRate: 2e-3, steps: 600, batchSize: 32, evalEvery: 150 },
   },
   splits(corpus) {
     const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.intent !== null);

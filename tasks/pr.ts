@@ -13,7 +13,7 @@ export const task: TaskDefinition<number[]> = {
   sortagrad: true,
   defaults: {
     quick: { learningRate: 2e-3, steps: 150, batchSize: 16, evalEvery: 75 },
-    full: { learningRate: 2e-3, steps: 1500, batchSize: 16, evalEvery: 250 },
+    full: { learningRate: 2e-3, steps: 1000, batchSize: 16, evalEvery: 250 },
   },
   splits(corpus) {
     const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.phonemes.length > 0);
