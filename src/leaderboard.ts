@@ -17,12 +17,15 @@ export function buildLeaderboard(results: TaskResult[]): Leaderboard {
     const r = results.find((x) => x.task === task)!;
     return { task, metric: r.metric, higherIsBetter: r.higherIsBetter };
   });
-  const upstreams = [...new Set(results.map((r) => r.upstream))].sort();
+  // Numbers from different corpora are not comparable: then each row names its corpus.
+  const manyCorpora = new Set(results.map((r) => r.corpus?.name)).size > 1;
+  const rowName = (r: TaskResult) => (manyCorpora ? `${r.upstream} (${r.corpus?.name ?? "?"})` : r.upstream);
+  const upstreams = [...new Set(results.map(rowName))].sort();
   const rows = upstreams.map((upstream) => {
     const values: Record<string, number | null> = {};
     const secondary: Record<string, Record<string, number>> = {};
     for (const t of taskNames) {
-      const r = results.find((x) => x.upstream === upstream && x.task === t);
+      const r = results.find((x) => rowName(x) === upstream && x.task === t);
       values[t] = r ? r.value : null;
       if (r) secondary[t] = r.secondary;
     }

@@ -29,6 +29,12 @@ describe("leaderboard", () => {
     expect(md).toContain("| mfcc | 25.00 * | 80.00 | – |");
   });
 
+  it("names the corpus on each row when results come from different corpora", () => {
+    const other = { ...result("fbank", "pr", "per", 50), corpus: { name: "other", profile: "full", hash: "x", seed: 1 } };
+    const board = buildLeaderboard([...results, other]);
+    expect(board.rows.map((r) => r.upstream)).toEqual(["fbank (c)", "fbank (other)", "mfcc (c)"]);
+  });
+
   it("json keeps missing cells as null", () => {
     const parsed = JSON.parse(formatLeaderboard(buildLeaderboard(results), "json")) as { rows: { upstream: string; values: Record<string, number | null> }[] };
     expect(parsed.rows.find((r) => r.upstream === "mfcc")!.values.asv).toBeNull();
