@@ -61,6 +61,8 @@ export function buildProgram(): Command {
   const program = new Command();
   program.name("superb").description("SUPERB-style benchmark of self-supervised speech upstreams").version(packageVersion());
   program.showHelpAfterError(false);
+  // Set before the subcommands are added, so they inherit it: usage errors then reach main().
+  program.exitOverride();
 
   program
     .command("run")
@@ -199,7 +201,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
     return 0;
