@@ -187,7 +187,7 @@ export function parseWav2Vec2Config(json: unknown): Wav2Vec2Config {
   if (obj.num_feat_extract_layers !== undefined && Array.isArray(obj.conv_dim) && obj.num_feat_extract_layers !== obj.conv_dim.length) {
     throw new UserError("wav2vec2 config: num_feat_extract_layers does not match the length of conv_dim");
   }
-  // Adapters add parameters and change outputs; not implemented.
+  // Adapters add parameters and change outputs; this project does not support them.
   if (obj.add_adapter === true || (obj.adapter_attn_dim !== undefined && obj.adapter_attn_dim !== null)) {
     throw new UserError("wav2vec2 config: adapters (add_adapter / adapter_attn_dim) are not supported");
   }
