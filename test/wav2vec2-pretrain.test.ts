@@ -8,8 +8,8 @@ import { readSafetensors } from "../src/safetensors.js";
 import { mulberry32 } from "../src/random.js";
 import { parseWav2Vec2Config, presetConfig, type Wav2Vec2Config } from "../src/wav2vec2/config.js";
 import { computeMaskIndices, maskedIndices, numMaskedSpans, sampleNegatives } from "../src/wav2vec2/masking.js";
-import { initParams, paramSpecs } from "../src/wav2vec2/params.js";
-import { CHECKPOINT_FILE, epochBatches, learningRateAt, pretrainWav2Vec2, type PretrainProgress } from "../src/wav2vec2/pretrain.js";
+import { countParams, initParams, paramSpecs } from "../src/wav2vec2/params.js";
+import { BASE_CONFIG_OVERRIDES, CHECKPOINT_FILE, epochBatches, learningRateAt, pretrainWav2Vec2, type PretrainProgress } from "../src/wav2vec2/pretrain.js";
 import { candidateWeights, combineLosses, contrastiveLoss, diversityLoss, featurePenalty } from "../src/wav2vec2/pretrain-losses.js";
 import { codevectorPerplexity, gumbelQuantize, gumbelTemperature, sampleGumbelNoise, temperatureDecayFor } from "../src/wav2vec2/quantizer.js";
 import { createTfVariables } from "../src/wav2vec2/tfjs-model.js";
@@ -339,6 +339,14 @@ function syntheticData(n: number, seconds: number, seed: number): Float32Array[]
   });
 }
 
+describe("the base upstream's config", () => {
+  it("is a valid config whose float32 weights (with the pre-training heads) fit in 20 MB", () => {
+    const c = presetConfig("wav2vec2-base", BASE_CONFIG_OVERRIDES);
+    expect(countParams(c, { pretraining: true }) * 4).toBeLessThanOrEqual(20e6);
+    expect(c.conv_kernel).toEqual([10, 3, 3, 3, 3, 2, 2]);
+  });
+});
+
 describe("pretrainWav2Vec2", () => {
   const config = presetConfig("tiny", { num_negatives: 10 });
 
@@ -423,5 +431,28 @@ describe("pretrainWav2Vec2", () => {
     const out = path.join(tmp, "other");
     await pretrainWav2Vec2({ config, data, outDir: out, steps: 4, batchSize: 2, seed: 1, stopAfter: 1, progress: false });
     await expect(pretrainWav2Vec2({ config, data, outDir: out, steps: 4, batchSize: 2, seed: 2, progress: false })).rejects.toThrow(/different pre-training run.*seed/);
+  });
+});
+
+describe("pretrainWav2Vec2 with worker threads", () => {
+  // Worker threads run compiled JavaScript: use the build in dist/ when it is up to date
+  // (`npm test` compiles first); skip otherwise.
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  const compiled = path.join(here, "..", "dist", "src", "wav2vec2", "pretrain.js");
+  const sources = ["pretrain.ts", "pretrain-losses.ts", "quantizer.ts", "masking.ts", "tfjs-model.ts"].map((f) => path.join(here, "..", "src", "wav2vec2", f));
+  const fresh = fs.existsSync(compiled) && sources.every((f) => fs.statSync(f).mtimeMs <= fs.statSync(compiled).mtimeMs);
+
+  it.skipIf(!fresh)("gives bit-identical results with 1 and 2 threads", async () => {
+    const mod = (await import(compiled)) as typeof import("../src/wav2vec2/pretrain.js");
+    const config = presetConfig("tiny", { num_negatives: 10 });
+    const data = syntheticData(8, 1, 6);
+    const opts = { config, data, steps: 3, batchSize: 4, shards: 2, seed: 3, progress: false };
+    const one = await mod.pretrainWav2Vec2({ ...opts, outDir: path.join(tmp, "w1"), workers: 1 });
+    const two = await mod.pretrainWav2Vec2({ ...opts, outDir: path.join(tmp, "w2"), workers: 2 });
+    expect(one.workers).toBe(1);
+    expect(two.workers).toBe(2);
+    const a = fs.readFileSync(path.join(tmp, "w1", "model.safetensors"));
+    const b = fs.readFileSync(path.join(tmp, "w2", "model.safetensors"));
+    expect(Buffer.compare(a, b)).toBe(0);
   });
 });

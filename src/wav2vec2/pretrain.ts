@@ -10,10 +10,14 @@
  * Determinism: every random choice of step s (batch order, crops, masks, negatives, Gumbel noise)
  * comes from generators seeded by (seed, s), so the "RNG state" of a checkpoint is its step
  * number and a resumed run repeats the uninterrupted one exactly (same backend and machine).
+ * A step's batch is split into `shards` whose gradients are summed in shard order; worker threads
+ * (one per core) compute shards in parallel, with results identical to one thread.
  *
  * Differences from fairseq's recipe, all deliberate for small CPU runs: no dropout / layerdrop
  * (the forward pass has none; runs are far shorter than would overfit), no feature_grad_mult
- * (it scales every feature-encoder gradient uniformly, which Adam cancels), the Gumbel
+ * (it scales every feature-encoder gradient uniformly, which Adam cancels), feature penalty
+ * weight 0 by default instead of 10 (see PretrainOptions.lossWeights), a peak learning rate of
+ * 1e-3 with 8 % warm-up (fairseq: 5e-4 with 32k warm-up updates of 400k), the Gumbel
  * temperature anneals over the run's own length (see quantizer.ts), utterances are cropped to
  * the shortest of their length-bucketed batch (fairseq crops to the batch minimum too, but
  * batches by total samples), and each crop is normalised to zero mean / unit variance (HF
@@ -118,7 +122,14 @@ export interface PretrainOptions {
   workers?: number;
   /** Longest crop in seconds (default 4); batches are cropped to their shortest utterance. */
   cropSeconds?: number;
-  /** Peak learning rate (default 5e-4, fairseq base). */
+  /**
+   * Longest audio per shard in seconds (default 12): the crop is shortened so that a shard never
+   * holds more. Bounds memory: the tfjs wasm heap must stay below 2 GB per thread (beyond that
+   * tfjs-backend-wasm 4.22 fails with "memory access out of bounds"), and a training step needs
+   * about 100 MB per second of audio for a 4-layer, 256-wide model.
+   */
+  maxShardSeconds?: number;
+  /** Peak learning rate (default 1e-3; fairseq base uses 5e-4 over 400k updates). */
   learningRate?: number;
   /** Linear warm-up steps (default 8 % of steps, fairseq's 32k of 400k); then linear decay to 0. */
   warmupSteps?: number;
@@ -129,7 +140,7 @@ export interface PretrainOptions {
   /** Clip the global gradient norm (default 0 = off). */
   clipNorm?: number;
   seed?: number;
-  /** Steps between checkpoints (default 200; a checkpoint is also written at the end). */
+  /** Steps between checkpoints (default 100; a checkpoint is also written at the end). */
   checkpointEvery?: number;
   /** Steps between training-log entries (default 25). */
   logEvery?: number;
@@ -146,7 +157,13 @@ export interface PretrainOptions {
   minMasks?: number;
   /** Negatives per masked frame (default config.num_negatives). */
   numNegatives?: number;
-  /** Loss weights (default diversity = config.diversity_loss_weight, feature penalty 10 as fairseq). */
+  /**
+   * Loss weights. Default diversity = config.diversity_loss_weight (0.1) and feature penalty 0
+   * (HF has none). fairseq's 10 is not the default because in short runs at our learning rates
+   * it drives the CNN's GELU outputs to zero within ~10 steps (dead units) and the contrastive
+   * loss then never leaves chance (measured on the tiny preset over 300 steps); fairseq's tiny
+   * early learning rate (32k warm-up updates) keeps that from happening there.
+   */
   lossWeights?: Partial<LossWeights>;
   /** Normalise each crop to zero mean / unit variance (default true; HF do_normalize). */
   normalizeAudio?: boolean;
@@ -183,6 +200,39 @@ export interface PretrainSummary {
   last: PretrainLogEntry | null;
   files: string[];
 }
+
+/**
+ * The `base` upstream's architecture (applied to the `wav2vec2-base` preset): 3.78 M parameters
+ * with the pre-training heads (15.1 MB of float32). The CNN keeps wav2vec 2.0's geometry (7 convs,
+ * 20 ms hop) but narrows the early, high-frame-rate layers, where almost all of a full-width
+ * CNN's cost is (as SEW's compact feature extractor does); the transformer is 4 x 256 with 4 heads.
+ */
+export const BASE_CONFIG_OVERRIDES: Partial<Wav2Vec2Config> = {
+  conv_dim: [32, 64, 64, 128, 128, 256, 256],
+  hidden_size: 256,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  intermediate_size: 1024,
+  num_conv_pos_embeddings: 16,
+  num_conv_pos_embedding_groups: 8,
+  num_codevector_groups: 2,
+  num_codevectors_per_group: 128,
+  codevector_dim: 128,
+  proj_codevector_dim: 128,
+  num_negatives: 50,
+};
+
+/** Training settings for `base` (see the report in training-log.json for the measured run). */
+export const BASE_PRETRAIN_RECIPE = {
+  steps: 2000,
+  batchSize: 8,
+  shards: 2,
+  cropSeconds: 4,
+  learningRate: 1e-3,
+  seed: 0,
+  checkpointEvery: 100,
+  logEvery: 50,
+} as const;
 
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
 export const LOG_FILE = "training-log.json";
@@ -484,7 +534,10 @@ async function workerMain(init: WorkerInit): Promise<void> {
     try {
       let off = 0;
       specs.forEach((s, i) => {
-        vars.get(s.name)!.assign(tf.tensor(job.params.subarray(off, off + sizes[i]), s.shape));
+        // assign() takes its own reference: the temporary must be disposed or every step leaks a copy.
+        const t = tf.tensor(job.params.subarray(off, off + sizes[i]), s.shape);
+        vars.get(s.name)!.assign(t);
+        t.dispose();
         off += sizes[i];
       });
       const grads: Float32Array[] = [];
@@ -764,7 +817,7 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
   const maskLength = opts.maskLength ?? c.mask_time_length;
   const minFrames = Math.max(2 * maskLength, maskLength + 2);
   const minSamples = receptiveField(c) + (minFrames - 1) * frameHop(c);
-  const cropSamples = Math.max(minSamples, Math.round((opts.cropSeconds ?? 4) * SAMPLE_RATE));
+  let cropSamples = Math.max(minSamples, Math.round((opts.cropSeconds ?? 4) * SAMPLE_RATE));
   const usable: number[] = [];
   for (let i = 0; i < ds.size; i++) if (ds.length(i) >= minSamples) usable.push(i);
   if (usable.length === 0) {
@@ -775,13 +828,15 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
   // Shards must divide the batch; a batch smaller than the shard count gets one shard per utterance.
   shardCount = Math.min(shardCount, batchSize);
   while (batchSize % shardCount !== 0) shardCount -= 1;
+  const shardCap = Math.floor(((opts.maxShardSeconds ?? 12) * SAMPLE_RATE * shardCount) / batchSize);
+  cropSamples = Math.max(minSamples, Math.min(cropSamples, shardCap));
   const lengths = usable.map((i) => ds.length(i));
   const tStart = opts.temperature?.start ?? 2;
   const tEnd = opts.temperature?.end ?? 0.5;
   const schedule: TemperatureSchedule = { start: tStart, end: tEnd, decay: opts.temperature?.decay ?? temperatureDecayFor(steps, tStart, tEnd) };
   const lossWeights: LossWeights = {
     diversity: opts.lossWeights?.diversity ?? c.diversity_loss_weight,
-    featurePenalty: opts.lossWeights?.featurePenalty ?? 10,
+    featurePenalty: opts.lossWeights?.featurePenalty ?? 0,
   };
   const randomness: StepRandomness = {
     maskProb: opts.maskProb ?? PRETRAIN_MASK_PROB,
@@ -790,13 +845,13 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
     numNegatives: opts.numNegatives ?? c.num_negatives,
     normalizeAudio: opts.normalizeAudio ?? true,
   };
-  const peakLr = opts.learningRate ?? 5e-4;
+  const peakLr = opts.learningRate ?? 1e-3;
   const warmup = opts.warmupSteps ?? Math.round(0.08 * steps);
   const [beta1, beta2] = opts.adamBetas ?? [0.9, 0.98];
   const adamEps = opts.adamEps ?? 1e-6;
   const weightDecay = opts.weightDecay ?? 0.01;
   const clipNorm = opts.clipNorm ?? 0;
-  const checkpointEvery = Math.max(1, opts.checkpointEvery ?? 200);
+  const checkpointEvery = Math.max(1, opts.checkpointEvery ?? 100);
   const logEvery = Math.max(1, opts.logEvery ?? 25);
   const run: RunDescriptor = {
     config: configToJson(c),
@@ -892,12 +947,16 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
         );
       });
     }
+    // Awaited after this thread's own shards; marked handled now so that a worker failing while
+    // this thread is still busy (or has thrown) is not an unhandled rejection.
+    const allReplies = Promise.all(replies);
+    allReplies.catch(() => undefined);
     const perShard: { grads: Map<string, tf.Tensor>; stats: ShardStats }[] = new Array(shards.length);
     try {
       for (let k = 0; k < shards.length; k++) {
         if (owner(k) === 0) perShard[k] = shardGradients(vars, c, shards[k], temperature, lossWeights, randomness.numNegatives, scales[k]);
       }
-      const settled = await Promise.all(replies);
+      const settled = await allReplies;
       settled.forEach((r, i) => {
         if (!r.ok) throw new Error(`pre-training worker failed: ${r.error}`);
         const mine = shards.map((_, k) => k).filter((k) => owner(k) === i + 1);
