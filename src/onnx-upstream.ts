@@ -329,11 +329,9 @@ function makeUpstream(
 ): OnnxFileUpstream {
   const { numLayers: L, dim: D } = layout;
   const maxBatchSamples = layout.batchable ? (opts.maxBatchSamples ?? DEFAULT_MAX_BATCH_SAMPLES) : 0;
-  let released = false;
 
   /** Runs equal-length rows (each at least minSamples long) as one batch. */
   const runRows = async (rows: Float32Array[]): Promise<HiddenStates[]> => {
-    if (released) throw new Error(`onnx upstream ${file}: used after dispose()`);
     const samples = rows[0].length;
     if (samples < layout.minSamples) return rows.map(() => emptyHiddenStates(L, D));
     const B = rows.length;
@@ -383,11 +381,31 @@ function makeUpstream(
     frameRate: layout.frameRate,
     numLayers: L,
     hiddenSize: D,
+    ...sessionUpstreamMethods(`onnx upstream ${file}`, session, maxBatchSamples, runRows),
+  };
+}
+
+/**
+ * What every upstream backed by one onnxruntime session shares: single and batched extraction
+ * over a `runRows` function, and a dispose() after which use is an error.
+ */
+export function sessionUpstreamMethods(
+  label: string,
+  session: { release(): Promise<void> },
+  maxBatchSamples: number,
+  runRows: (rows: Float32Array[]) => Promise<HiddenStates[]>,
+): Pick<BatchUpstream, "extractHiddenStates" | "extractHiddenStatesBatch" | "dispose"> {
+  let released = false;
+  const guarded = (rows: Float32Array[]): Promise<HiddenStates[]> => {
+    if (released) throw new Error(`${label}: used after dispose()`);
+    return runRows(rows);
+  };
+  return {
     async extractHiddenStates(audio: Float32Array): Promise<HiddenStates> {
-      return (await runRows([audio]))[0];
+      return (await guarded([audio]))[0];
     },
     async extractHiddenStatesBatch(audios: readonly Float32Array[]): Promise<HiddenStates[]> {
-      return runGroupedByLength(audios, maxBatchSamples, runRows);
+      return runGroupedByLength(audios, maxBatchSamples, guarded);
     },
     async dispose(): Promise<void> {
       if (released) return;

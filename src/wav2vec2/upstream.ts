@@ -4,7 +4,7 @@
  * states (HF `output_hidden_states`), at 16000 / prod(conv_stride) frames per second (50 for base).
  */
 import { createHash } from "node:crypto";
-import { DEFAULT_MAX_BATCH_SAMPLES, emptyHiddenStates, runGroupedByLength, type BatchUpstream } from "../onnx-upstream.js";
+import { DEFAULT_MAX_BATCH_SAMPLES, emptyHiddenStates, sessionUpstreamMethods, type BatchUpstream } from "../onnx-upstream.js";
 import type { HiddenStates } from "../upstream.js";
 import { SAMPLE_RATE } from "../upstream.js";
 import { frameHop, receptiveField, type Wav2Vec2Config } from "./config.js";
@@ -60,10 +60,8 @@ export async function createWav2Vec2Upstream(
   const dim = config.hidden_size;
   const minSamples = receptiveField(config);
   const maxBatchSamples = opts.maxBatchSamples ?? DEFAULT_MAX_BATCH_SAMPLES;
-  let released = false;
 
   const runRows = async (rows: Float32Array[]): Promise<HiddenStates[]> => {
-    if (released) throw new Error(`upstream ${name}: used after dispose()`);
     // Shorter than the receptive field: no frame (the graph itself would fail in a Conv).
     if (rows[0].length < minSamples) return rows.map(() => emptyHiddenStates(numLayers, dim));
     const out = await runHiddenStates(session, rows.length === 1 ? rows[0] : rows);
@@ -82,16 +80,6 @@ export async function createWav2Vec2Upstream(
     frameRate: SAMPLE_RATE / frameHop(config),
     numLayers,
     hiddenSize: dim,
-    async extractHiddenStates(audio: Float32Array): Promise<HiddenStates> {
-      return (await runRows([audio]))[0];
-    },
-    async extractHiddenStatesBatch(audios: readonly Float32Array[]): Promise<HiddenStates[]> {
-      return runGroupedByLength(audios, maxBatchSamples, runRows);
-    },
-    async dispose(): Promise<void> {
-      if (released) return;
-      released = true;
-      await session.release();
-    },
+    ...sessionUpstreamMethods(`upstream ${name}`, session, maxBatchSamples, runRows),
   };
 }
