@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import Table from "cli-table3";
 import * as ort from "onnxruntime-node";
 import * as tf from "@tensorflow/tfjs";
@@ -16,6 +16,10 @@ import { extractToNpy } from "./extract.js";
 import * as fs from "node:fs";
 import { PRESET_NAMES, parseWav2Vec2Config, presetConfig, type PresetName } from "./wav2vec2/config.js";
 import { corpusPretrainData, pretrainWav2Vec2, wavFolderPretrainData } from "./wav2vec2/pretrain.js";
+import { parseComparePairs, registerAnalyzeCommands } from "./cli/analyze.js";
+import { registerBrainCommands } from "./cli/brain.js";
+import { registerBrainDataCommands } from "./cli/brain-data.js";
+import { info, integer, positiveInteger, positiveNumber } from "./cli/options.js";
 
 function readJson(file: string): unknown {
   try {
@@ -25,27 +29,7 @@ function readJson(file: string): unknown {
   }
 }
 
-/** The CLI is a thin layer over the library API (src/index.ts). */
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a non-negative integer");
-  return n;
-}
-
-function positiveInteger(value: string): number {
-  const n = integer(value);
-  if (n === 0) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
-  return n;
-}
-
-const info = (message: string) => process.stderr.write(`${message}\n`);
+/** The CLI is a thin layer over the library API (src/index.ts); each command group lives in src/cli/. */
 
 function printResults(results: TaskResult[]): void {
   const table = new Table({ head: ["upstream", "task", "metric", "value", "secondary", "layer weights", "extract s", "train s", "eval s"], style: { head: [], border: [] } });
@@ -153,12 +137,17 @@ export function buildProgram(): Command {
     .description("upstreams x tasks from a results folder")
     .option("-r, --results-dir <dir>", "results folder", "results")
     .option("-f, --format <format>", "table, markdown or json", "table")
-    .action((opts: { resultsDir: string; format: string }) => {
+    .option("--compare <pairs>", 'upstream pairs A,B (or "A,B;C,D") adding B − A rows; "none" for none (default: base,refined when both have results)', parseComparePairs)
+    .action((opts: { resultsDir: string; format: string; compare?: [string, string][] }) => {
       if (!["table", "markdown", "json"].includes(opts.format)) throw new UserError(`unknown format "${opts.format}"; use table, markdown or json`);
       const results = readResults(opts.resultsDir);
       if (results.length === 0) throw new UserError(`${opts.resultsDir}: no results yet; run \`superb run\` first`);
-      process.stdout.write(`${formatLeaderboard(buildLeaderboard(results), opts.format as LeaderboardFormat)}\n`);
+      process.stdout.write(`${formatLeaderboard(buildLeaderboard(results, { compare: opts.compare }), opts.format as LeaderboardFormat)}\n`);
     });
+
+  registerBrainCommands(program);
+  registerBrainDataCommands(program.command("brain").description("brain data sets: simulate one, or inspect one"));
+  registerAnalyzeCommands(program);
 
   program
     .command("corpus")

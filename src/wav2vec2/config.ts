@@ -67,12 +67,32 @@ const HF_DEFAULTS: Wav2Vec2Config = {
   diversity_loss_weight: 0.1,
 };
 
-export type PresetName = "wav2vec2-base" | "tiny";
+export type PresetName = "wav2vec2-base" | "base" | "tiny";
 
 const PRESETS: Record<PresetName, Wav2Vec2Config> = {
   // facebook/wav2vec2-base (95M parameters). Its config.json sets mask_time_prob 0.05; the paper's
   // pre-training used 0.065, which callers can override.
   "wav2vec2-base": { ...HF_DEFAULTS },
+  // The shipped `base` upstream (upstreams/base/MODEL_CARD.md): 2.1 M parameters with the
+  // pre-training heads. The CNN keeps wav2vec 2.0's geometry (7 convs, 20 ms hop) but narrows the
+  // early, high-frame-rate layers, where almost all of a full-width CNN's cost is (as SEW's compact
+  // feature extractor does); the transformer is 4 x 192 with 4 heads. Sized so that its
+  // pre-training fits 45 minutes on 2 cores.
+  base: {
+    ...HF_DEFAULTS,
+    conv_dim: [32, 64, 64, 128, 128, 192, 192],
+    hidden_size: 192,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    intermediate_size: 768,
+    num_conv_pos_embeddings: 16,
+    num_conv_pos_embedding_groups: 8,
+    num_codevector_groups: 2,
+    num_codevectors_per_group: 96,
+    codevector_dim: 128,
+    proj_codevector_dim: 128,
+    num_negatives: 50,
+  },
   // Same conv geometry (so frame counts match base) but tiny widths: for tests.
   tiny: {
     ...HF_DEFAULTS,

@@ -48,6 +48,30 @@ export interface HfFolder {
   metadata: Record<string, string>;
   /** Keys of the file that were not loaded (task heads, or pre-training heads when not wanted). */
   ignoredKeys: string[];
+  /**
+   * `do_normalize` of preprocessor_config.json: the model expects each input normalised to zero
+   * mean / unit variance. False when the file is absent (raw input_values).
+   */
+  doNormalize: boolean;
+}
+
+export const PREPROCESSOR_FILE = "preprocessor_config.json";
+
+/** Reads `do_normalize` from `<dir>/preprocessor_config.json` (false when the file is absent). */
+export function readDoNormalize(dir: string): boolean {
+  const file = path.join(dir, PREPROCESSOR_FILE);
+  if (!fs.existsSync(file)) return false;
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new UserError(`${file}: not valid JSON (${oneLine(err)})`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new UserError(`${file}: expected a JSON object`);
+  const v = (json as Record<string, unknown>).do_normalize;
+  if (v === undefined) return false;
+  if (typeof v !== "boolean") throw new UserError(`${file}: do_normalize must be true or false, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function isDirectory(p: string): boolean {
@@ -237,7 +261,7 @@ export function loadHfFolder(dir: string, opts: LoadHfOptions = {}): HfFolder {
   }
   const source = files.length === 1 ? files[0] : path.join(dir, SHARDED_INDEX_FILE);
   const { params, ignoredKeys } = hfStateDictToParams(tensors, config, source, opts);
-  return { config, params, metadata: metadata ?? {}, ignoredKeys };
+  return { config, params, metadata: metadata ?? {}, ignoredKeys, doNormalize: readDoNormalize(dir) };
 }
 
 /** True when the map holds all Wav2Vec2ForPreTraining heads (quantizer, project_q, project_hid). */

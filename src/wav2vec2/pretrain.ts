@@ -40,6 +40,8 @@ import { startProgress } from "../progress.js";
 import { Rng, deriveSeed } from "../random.js";
 import { readSafetensors, writeSafetensors, type TensorMap } from "../safetensors.js";
 import { configToJson, frameHop, numFrames, receptiveField, validateConfig, type Wav2Vec2Config } from "./config.js";
+import { AdamW } from "./adamw.js";
+import { zeroMeanUnitVarianceInPlace } from "./normalize.js";
 import { PRETRAIN_MASK_PROB, computeMaskIndices, maskedIndices, sampleNegatives } from "./masking.js";
 import { countParams, initParams, paramSpecs, type ParamMap } from "./params.js";
 import { candidateWeights, combineLosses, contrastiveLoss, diversityLoss, featurePenalty, type LossWeights } from "./pretrain-losses.js";
@@ -201,39 +203,6 @@ export interface PretrainSummary {
   files: string[];
 }
 
-/**
- * The `base` upstream's architecture (applied to the `wav2vec2-base` preset): 3.78 M parameters
- * with the pre-training heads (15.1 MB of float32). The CNN keeps wav2vec 2.0's geometry (7 convs,
- * 20 ms hop) but narrows the early, high-frame-rate layers, where almost all of a full-width
- * CNN's cost is (as SEW's compact feature extractor does); the transformer is 4 x 256 with 4 heads.
- */
-export const BASE_CONFIG_OVERRIDES: Partial<Wav2Vec2Config> = {
-  conv_dim: [32, 64, 64, 128, 128, 256, 256],
-  hidden_size: 256,
-  num_hidden_layers: 4,
-  num_attention_heads: 4,
-  intermediate_size: 1024,
-  num_conv_pos_embeddings: 16,
-  num_conv_pos_embedding_groups: 8,
-  num_codevector_groups: 2,
-  num_codevectors_per_group: 128,
-  codevector_dim: 128,
-  proj_codevector_dim: 128,
-  num_negatives: 50,
-};
-
-/** Training settings for `base` (see the report in training-log.json for the measured run). */
-export const BASE_PRETRAIN_RECIPE = {
-  steps: 2000,
-  batchSize: 8,
-  shards: 2,
-  cropSeconds: 4,
-  learningRate: 1e-3,
-  seed: 0,
-  checkpointEvery: 100,
-  logEvery: 50,
-} as const;
-
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
 export const LOG_FILE = "training-log.json";
 const CHECKPOINT_FORMAT = "superb-wav2vec2-pretrain-v1";
@@ -337,15 +306,7 @@ export function prepareBatch(c: Wav2Vec2Config, clips: Float32Array[], cropSampl
     const off = Math.floor(cropRng.float() * (a.length - S + 1));
     const row = audio.subarray(b * S, (b + 1) * S);
     row.set(a.subarray(off, off + S));
-    if (r.normalizeAudio) {
-      let mean = 0;
-      for (const x of row) mean += x;
-      mean /= S;
-      let v = 0;
-      for (const x of row) v += (x - mean) * (x - mean);
-      const inv = 1 / Math.sqrt(v / S + 1e-7);
-      for (let i = 0; i < S; i++) row[i] = (row[i] - mean) * inv;
-    }
+    if (r.normalizeAudio) zeroMeanUnitVarianceInPlace(row);
   });
   const maskRng = new Rng(deriveSeed(seed, `mask:${step}`));
   const negRng = new Rng(deriveSeed(seed, `negatives:${step}`));
@@ -618,47 +579,6 @@ export function learningRateAt(step: number, steps: number, peak: number, warmup
   return peak * Math.max(0, 1 - (step - warmup) / rest);
 }
 
-class AdamW {
-  readonly m = new Map<string, tf.Tensor>();
-  readonly v = new Map<string, tf.Tensor>();
-  constructor(
-    private readonly beta1: number,
-    private readonly beta2: number,
-    private readonly eps: number,
-    private readonly weightDecay: number,
-  ) {}
-
-  /** One update with the given (already clipped) gradients; `t` is the 1-based update count. */
-  apply(vars: Map<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number, gradScale: number): void {
-    const bc1 = 1 - Math.pow(this.beta1, t);
-    const bc2 = 1 - Math.pow(this.beta2, t);
-    for (const [name, p] of vars) {
-      const g0 = grads.get(name);
-      if (g0 === undefined) continue;
-      const oldM = this.m.get(name);
-      const oldV = this.v.get(name);
-      const [m, v] = tf.tidy(() => {
-        const g = gradScale === 1 ? g0 : tf.mul(g0, gradScale);
-        const m1 = oldM === undefined ? tf.mul(g, 1 - this.beta1) : tf.add(tf.mul(oldM, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v1 = oldV === undefined ? tf.mul(tf.square(g), 1 - this.beta2) : tf.add(tf.mul(oldV, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        const update = tf.div(tf.div(m1, bc1), tf.add(tf.sqrt(tf.div(v1, bc2)), this.eps));
-        const decayed = this.weightDecay > 0 ? tf.mul(p, 1 - lr * this.weightDecay) : p;
-        p.assign(tf.sub(decayed, tf.mul(update, lr)));
-        return [m1, v1];
-      });
-      oldM?.dispose();
-      oldV?.dispose();
-      this.m.set(name, m);
-      this.v.set(name, v);
-    }
-  }
-
-  dispose(): void {
-    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
-    this.m.clear();
-    this.v.clear();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Output
@@ -727,7 +647,7 @@ function describeDifferences(a: RunDescriptor, b: RunDescriptor): string {
   return diffs.join(", ");
 }
 
-function saveCheckpoint(file: string, run: RunDescriptor, step: number, seconds: number, audioSeconds: number, log: PretrainLogEntry[], params: ParamMap, adam: AdamW): void {
+function saveCheckpoint(file: string, run: RunDescriptor, step: number, seconds: number, audioSeconds: number, log: PretrainLogEntry[], pending: Accumulator, params: ParamMap, adam: AdamW): void {
   const tensors: TensorMap = new Map();
   for (const [name, p] of params) tensors.set(`param.${name}`, p);
   for (const [kind, store] of [["m", adam.m], ["v", adam.v]] as const) {
@@ -740,6 +660,7 @@ function saveCheckpoint(file: string, run: RunDescriptor, step: number, seconds:
     seconds: String(seconds),
     audioSeconds: String(audioSeconds),
     log: JSON.stringify(log),
+    pending: JSON.stringify(pending),
   });
 }
 
@@ -748,6 +669,8 @@ interface Restored {
   seconds: number;
   audioSeconds: number;
   log: PretrainLogEntry[];
+  /** Statistics of the steps since the last log entry. */
+  pending: Accumulator;
   params: ParamMap;
   m: Map<string, tf.Tensor>;
   v: Map<string, tf.Tensor>;
@@ -776,6 +699,7 @@ function loadCheckpoint(file: string, run: RunDescriptor): Restored {
     seconds: Number(metadata.seconds),
     audioSeconds: Number(metadata.audioSeconds),
     log: JSON.parse(metadata.log ?? "[]") as PretrainLogEntry[],
+    pending: metadata.pending ? (JSON.parse(metadata.pending) as Accumulator) : emptyAcc(),
     params,
     m,
     v,
@@ -896,6 +820,7 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
   let seconds0 = 0;
   let audioSeconds = 0;
   let log: PretrainLogEntry[] = [];
+  let pending = emptyAcc();
   let initial: ParamMap;
   const adam = new AdamW(beta1, beta2, adamEps, weightDecay);
   if (fs.existsSync(ckptFile)) {
@@ -904,6 +829,7 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
     seconds0 = r.seconds;
     audioSeconds = r.audioSeconds;
     log = r.log;
+    pending = r.pending;
     initial = r.params;
     for (const [k, t] of r.m) adam.m.set(k, t);
     for (const [k, t] of r.v) adam.v.set(k, t);
@@ -999,12 +925,12 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
   const elapsed = (): number => seconds0 + (performance.now() - t0) / 1000;
   let audioThisRun = 0;
   let peakRss = process.memoryUsage().rss;
-  let acc = emptyAcc();
+  let acc = pending;
   let planEpoch = -1;
   let plan: number[][] = [];
   const perEpoch = Math.max(1, Math.floor(usable.length / batchSize));
   const writeCheckpoint = async (): Promise<void> => {
-    saveCheckpoint(ckptFile, run, step, elapsed(), audioSeconds, log, await readTfParams(vars), adam);
+    saveCheckpoint(ckptFile, run, step, elapsed(), audioSeconds, log, acc, await readTfParams(vars), adam);
   };
 
   try {

@@ -9,11 +9,17 @@ import type { HiddenStates } from "../upstream.js";
 import { SAMPLE_RATE } from "../upstream.js";
 import { frameHop, receptiveField, type Wav2Vec2Config } from "./config.js";
 import { createOnnxSession, rowHiddenStates, runHiddenStates, type OnnxSessionOptions } from "./onnx-export.js";
+import { zeroMeanUnitVariance } from "./normalize.js";
 import { paramSpecs, validateParams, type ParamTensor } from "./params.js";
 
 export interface Wav2Vec2UpstreamOptions extends OnnxSessionOptions {
   /** Bound on batch x samples of one ONNX run in extractHiddenStatesBatch (default 64 s of audio). */
   maxBatchSamples?: number;
+  /**
+   * Normalise each input to zero mean / unit variance before the model (HF `do_normalize`, read
+   * from preprocessor_config.json by loadHfFolder). Default false: raw input_values.
+   */
+  normalizeInput?: boolean;
 }
 
 export interface Wav2Vec2Upstream extends BatchUpstream {
@@ -29,11 +35,12 @@ export function wav2vec2Identity(
   name: string,
   config: Wav2Vec2Config,
   params: ReadonlyMap<string, ParamTensor>,
-  opts: Pick<OnnxSessionOptions, "quantize"> = {},
+  opts: Pick<Wav2Vec2UpstreamOptions, "quantize" | "normalizeInput"> = {},
 ): string {
   const hash = createHash("sha256");
   hash.update(JSON.stringify(config));
   if (opts.quantize !== undefined && opts.quantize !== "none") hash.update(`\0quantize=${opts.quantize}`);
+  if (opts.normalizeInput) hash.update("\0normalizeInput");
   for (const spec of paramSpecs(config)) {
     const p = params.get(spec.name);
     if (p === undefined) throw new Error(`internal: missing ${spec.name}`);
@@ -64,6 +71,7 @@ export async function createWav2Vec2Upstream(
   const runRows = async (rows: Float32Array[]): Promise<HiddenStates[]> => {
     // Shorter than the receptive field: no frame (the graph itself would fail in a Conv).
     if (rows[0].length < minSamples) return rows.map(() => emptyHiddenStates(numLayers, dim));
+    if (opts.normalizeInput) rows = rows.map(zeroMeanUnitVariance);
     const out = await runHiddenStates(session, rows.length === 1 ? rows[0] : rows);
     if (rows.length === 1) return [rowHiddenStates(out, 0)];
     // Copy each row out so one kept result does not pin the whole batch's buffers.
