@@ -14,7 +14,7 @@ export const upstream: UpstreamDefinition = {
   takesArgument: true,
   async create(argument?: string): Promise<Upstream> {
     if (!argument) throw new UserError('upstream "hf" needs a folder: hf:<dir> (config.json + model.safetensors)');
-    const { config, params } = loadHfFolder(argument);
-    return createWav2Vec2Upstream("hf", config, params);
+    const { config, params, doNormalize } = loadHfFolder(argument);
+    return createWav2Vec2Upstream("hf", config, params, { normalizeInput: doNormalize });
   },
 };
