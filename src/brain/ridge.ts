@@ -25,11 +25,12 @@ export function logspace(start: number, stop: number, count: number): number[] {
 }
 
 /**
- * Default alpha grid: 10^-1 .. 10^8 in half decades (19 values). With standardised features the
- * Gram matrix's trace is rows x features, so the useful range for a few hundred TRs and 200-3000
- * features (x4 with FIR) sits around 10^2..10^6; the ends leave room on both sides.
+ * Default alpha grid: one value per decade from 10^-1 to 10^8 (10 values). With standardised
+ * features the Gram matrix's trace is rows x features, so the useful range for a few hundred TRs
+ * and 200-3000 features (x4 with FIR) sits around 10^2..10^6; the ends leave room on both sides.
+ * Each alpha costs a [test x train] x [train x targets] product per inner fold, hence decades.
  */
-export const DEFAULT_ALPHAS: readonly number[] = logspace(-1, 8, 19);
+export const DEFAULT_ALPHAS: readonly number[] = logspace(-1, 8, 10);
 
 export interface Fold {
   train: number[];
@@ -67,7 +68,32 @@ function checkAlphas(alphas: readonly number[]): void {
 /** A B^T for row-major A [m x p] and B [n x p]: [m x n]. */
 export function crossGram(a: ArrayLike<number>, m: number, b: ArrayLike<number>, n: number, p: number): Float64Array {
   const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
+  let i = 0;
+  for (; i + 3 < m; i += 4) {
+    const a0 = i * p;
+    const a1 = a0 + p;
+    const a2 = a1 + p;
+    const a3 = a2 + p;
+    for (let j = 0; j < n; j++) {
+      const bj = j * p;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let c = 0; c < p; c++) {
+        const v = b[bj + c];
+        s0 += a[a0 + c] * v;
+        s1 += a[a1 + c] * v;
+        s2 += a[a2 + c] * v;
+        s3 += a[a3 + c] * v;
+      }
+      out[i * n + j] = s0;
+      out[(i + 1) * n + j] = s1;
+      out[(i + 2) * n + j] = s2;
+      out[(i + 3) * n + j] = s3;
+    }
+  }
+  for (; i < m; i++) {
     const ai = i * p;
     for (let j = 0; j < n; j++) {
       const bj = j * p;
@@ -82,17 +108,85 @@ export function crossGram(a: ArrayLike<number>, m: number, b: ArrayLike<number>,
 /** X X^T for row-major X [n x p] (symmetric, both triangles filled). */
 export function gram(x: ArrayLike<number>, n: number, p: number): Float64Array {
   const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
+  // Four rows i at a time against one row j: four dot products share each load of row j.
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const x0 = i * p;
+    const x1 = x0 + p;
+    const x2 = x1 + p;
+    const x3 = x2 + p;
+    for (let j = 0; j <= i + 3; j++) {
+      const xj = j * p;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let c = 0; c < p; c++) {
+        const v = x[xj + c];
+        s0 += x[x0 + c] * v;
+        s1 += x[x1 + c] * v;
+        s2 += x[x2 + c] * v;
+        s3 += x[x3 + c] * v;
+      }
+      out[i * n + j] = s0;
+      out[(i + 1) * n + j] = s1;
+      out[(i + 2) * n + j] = s2;
+      out[(i + 3) * n + j] = s3;
+    }
+  }
+  for (; i < n; i++) {
     const xi = i * p;
     for (let j = 0; j <= i; j++) {
       const xj = j * p;
       let s = 0;
       for (let c = 0; c < p; c++) s += x[xi + c] * x[xj + c];
       out[i * n + j] = s;
-      out[j * n + i] = s;
     }
   }
+  for (let r = 0; r < n; r++) for (let c = r + 1; c < n; c++) out[r * n + c] = out[c * n + r];
   return out;
+}
+
+/**
+ * out += A B for row-major A [m x k], B [k x n], out [m x n]. Four rows of A at a time, so each
+ * load of a row of B serves four multiply-adds (about twice the speed of the plain loop in V8).
+ */
+export function gemmAccumulate(a: ArrayLike<number>, m: number, k: number, b: ArrayLike<number>, n: number, out: Float64Array): void {
+  let i = 0;
+  for (; i + 3 < m; i += 4) {
+    const o0 = i * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    const a0 = i * k;
+    const a1 = a0 + k;
+    const a2 = a1 + k;
+    const a3 = a2 + k;
+    for (let l = 0; l < k; l++) {
+      const w0 = a[a0 + l];
+      const w1 = a[a1 + l];
+      const w2 = a[a2 + l];
+      const w3 = a[a3 + l];
+      const bl = l * n;
+      for (let c = 0; c < n; c++) {
+        const v = b[bl + c];
+        out[o0 + c] += w0 * v;
+        out[o1 + c] += w1 * v;
+        out[o2 + c] += w2 * v;
+        out[o3 + c] += w3 * v;
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const oi = i * n;
+    const ai = i * k;
+    for (let l = 0; l < k; l++) {
+      const w = a[ai + l];
+      if (w === 0) continue;
+      const bl = l * n;
+      for (let c = 0; c < n; c++) out[oi + c] += w * b[bl + c];
+    }
+  }
 }
 
 /** A^T B for row-major A [n x p], B [n x t]: [p x t]. */
@@ -114,15 +208,7 @@ function transposeTimes(a: ArrayLike<number>, n: number, p: number, b: ArrayLike
 /** A B for row-major A [m x n], B [n x t]: [m x t]. */
 function times(a: ArrayLike<number>, m: number, n: number, b: ArrayLike<number>, t: number): Float64Array {
   const out = new Float64Array(m * t);
-  for (let i = 0; i < m; i++) {
-    const oi = i * t;
-    for (let k = 0; k < n; k++) {
-      const v = a[i * n + k];
-      if (v === 0) continue;
-      const bk = k * t;
-      for (let c = 0; c < t; c++) out[oi + c] += v * b[bk + c];
-    }
-  }
+  gemmAccumulate(a, m, n, b, t, out);
   return out;
 }
 
@@ -227,7 +313,7 @@ export interface Tridiagonal {
   beta: Float64Array;
 }
 
-/** Householder tridiagonalisation of a symmetric [n x n] matrix (the input is overwritten). */
+/** Householder tridiagonalisation of a symmetric [n x n] matrix (only its lower triangle is read; the input is overwritten). */
 export function tridiagonalize(a: Float64Array, n: number): Tridiagonal {
   checkShape("tridiagonalize", a, n, n);
   const d = new Float64Array(n);
@@ -257,13 +343,23 @@ export function tridiagonalize(a: Float64Array, n: number): Tridiagonal {
     const b = 2 / vnorm2;
     beta[k] = b;
     e[k] = s;
-    // Trailing block M = A[k+1:, k+1:]: p = b M v, w = p - (b/2)(p.v) v, M -= v w^T + w v^T.
-    let pv = 0;
+    // Trailing block M = A[k+1:, k+1:], read and updated in its lower triangle only:
+    // p = b M v, w = p - (b/2)(p.v) v, M -= v w^T + w v^T.
+    for (let i = k + 1; i < n; i++) p[i] = 0;
     for (let i = k + 1; i < n; i++) {
       const ai = i * n;
-      let acc = 0;
-      for (let j = k + 1; j < n; j++) acc += a[ai + j] * v[vk + j];
-      p[i] = b * acc;
+      const vi = v[vk + i];
+      let acc = a[ai + i] * vi;
+      for (let j = k + 1; j < i; j++) {
+        const aij = a[ai + j];
+        acc += aij * v[vk + j];
+        p[j] += aij * vi;
+      }
+      p[i] += acc;
+    }
+    let pv = 0;
+    for (let i = k + 1; i < n; i++) {
+      p[i] *= b;
       pv += p[i] * v[vk + i];
     }
     const half = (b / 2) * pv;
@@ -272,7 +368,7 @@ export function tridiagonalize(a: Float64Array, n: number): Tridiagonal {
       const ai = i * n;
       const vi = v[vk + i];
       const wi = p[i];
-      for (let j = k + 1; j < n; j++) a[ai + j] -= vi * p[j] + wi * v[vk + j];
+      for (let j = k + 1; j <= i; j++) a[ai + j] -= vi * p[j] + wi * v[vk + j];
     }
   }
   if (n >= 2) {
@@ -375,8 +471,6 @@ export interface KernelRidgeModel {
   /** Training rows n. */
   n: number;
   t: number;
-  /** Dual coefficients [n x t] for the centred kernel. */
-  dual: Float64Array;
   /** Training-row means of the (uncentred) kernel rows, for centring test kernels. */
   kernelRowMean: Float64Array;
   kernelMean: number;
@@ -390,6 +484,12 @@ export interface KernelRidgeModel {
   alphaGrid: number[];
   /** Mean inner-fold R^2 per alpha and target, [alphaGrid.length x t]. */
   cvScores: Float64Array;
+  /** Centred training kernel K_c = Q T Q^T. */
+  tridiagonal: Tridiagonal;
+  /** (T + alpha_c I)^-1 Q^T Y_c per target column c, [n x t]: dual coefficients are Q times this. */
+  solved: Float64Array;
+  /** Dual coefficients [n x t] for the centred kernel: prediction = K_test,c dual + yMean. */
+  dual(): Float64Array;
 }
 
 /** Means of K[i, S] over the column set S, for every row i. */
@@ -403,6 +503,82 @@ function rowMeansOver(k: Float64Array, n: number, rows: readonly number[] | null
     out[r] = s / cols.length;
   }
   return out;
+}
+
+/** Adds to scores[a * t + c] the held-out R^2 of every alpha for one inner fold. */
+function scoreInnerFold(
+  k: Float64Array,
+  n: number,
+  y: ArrayLike<number>,
+  t: number,
+  train: readonly number[],
+  test: readonly number[],
+  alphaGrid: readonly number[],
+  weight: number,
+  scores: Float64Array,
+): void {
+  const nTr = train.length;
+  const nTe = test.length;
+  const rmTrain = rowMeansOver(k, n, train, train);
+  const rmTest = rowMeansOver(k, n, test, train);
+  let total = 0;
+  for (let a = 0; a < nTr; a++) total += rmTrain[a];
+  total /= nTr;
+  // Centred training kernel (lower triangle: all tridiagonalize reads) and the centred
+  // test-vs-train kernel, transposed to [nTr x nTe] so Q^T can be applied to it.
+  const kc = new Float64Array(nTr * nTr);
+  for (let a = 0; a < nTr; a++) {
+    const ia = train[a] * n;
+    for (let b = 0; b <= a; b++) kc[a * nTr + b] = k[ia + train[b]] - rmTrain[a] - rmTrain[b] + total;
+  }
+  const pt = new Float64Array(nTr * nTe);
+  for (let a = 0; a < nTe; a++) {
+    const ia = test[a] * n;
+    for (let b = 0; b < nTr; b++) pt[b * nTe + a] = k[ia + train[b]] - rmTest[a] - rmTrain[b] + total;
+  }
+  const yMean = new Float64Array(t);
+  for (const i of train) for (let c = 0; c < t; c++) yMean[c] += y[i * t + c];
+  for (let c = 0; c < t; c++) yMean[c] /= nTr;
+  const qy = new Float64Array(nTr * t);
+  train.forEach((i, a) => {
+    for (let c = 0; c < t; c++) qy[a * t + c] = y[i * t + c] - yMean[c];
+  });
+  // Held-out residual targets around the training mean, and sums of squares around the test
+  // mean (the R^2 denominator, alpha-independent).
+  const yTe = new Float64Array(nTe * t);
+  const teMean = new Float64Array(t);
+  test.forEach((i, a) => {
+    for (let c = 0; c < t; c++) {
+      yTe[a * t + c] = y[i * t + c] - yMean[c];
+      teMean[c] += y[i * t + c];
+    }
+  });
+  for (let c = 0; c < t; c++) teMean[c] /= nTe;
+  const sst = new Float64Array(t);
+  for (const i of test) for (let c = 0; c < t; c++) sst[c] += (y[i * t + c] - teMean[c]) ** 2;
+
+  const tri = tridiagonalize(kc, nTr);
+  applyQt(tri, qy, t);
+  applyQt(tri, pt, nTe);
+  const p = transposeFlat(pt, nTr, nTe); // [nTe x nTr] = K_te,c Q
+  const z = new Float64Array(nTr * t);
+  const work = new Float64Array(nTr);
+  const pred = new Float64Array(nTe * t);
+  for (let ai = 0; ai < alphaGrid.length; ai++) {
+    solveShifted(tri, alphaGrid[ai], qy, t, z, work);
+    pred.fill(0);
+    gemmAccumulate(p, nTe, nTr, z, t, pred);
+    const base = ai * t;
+    for (let c = 0; c < t; c++) {
+      if (!(sst[c] > 0)) continue;
+      let sse = 0;
+      for (let a = 0; a < nTe; a++) {
+        const r = yTe[a * t + c] - pred[a * t + c];
+        sse += r * r;
+      }
+      scores[base + c] += weight * (1 - sse / sst[c]);
+    }
+  }
 }
 
 /**
@@ -420,114 +596,74 @@ export function kernelRidgeCv(k: Float64Array, n: number, y: ArrayLike<number>, 
   checkAlphas(alphaGrid);
   const numAlphas = alphaGrid.length;
   const cvScores = new Float64Array(numAlphas * t);
-  const alphaIndex = new Int32Array(t).fill(numAlphas - 1);
-
+  const alphaIndex = new Int32Array(t);
   if (numAlphas > 1) {
     const folds = contiguousFolds(n, opts.folds ?? 5);
-    for (const { train, test } of folds) {
-      const nTr = train.length;
-      const nTe = test.length;
-      const rmTrain = rowMeansOver(k, n, train, train);
-      const rmTest = rowMeansOver(k, n, test, train);
-      let total = 0;
-      for (let a = 0; a < nTr; a++) total += rmTrain[a];
-      total /= nTr;
-      // Centred training kernel and centred test-vs-train kernel, transposed to [nTr x nTe].
-      const kc = new Float64Array(nTr * nTr);
-      for (let a = 0; a < nTr; a++) {
-        const ia = train[a] * n;
-        for (let b = 0; b < nTr; b++) kc[a * nTr + b] = k[ia + train[b]] - rmTrain[a] - rmTrain[b] + total;
-      }
-      const pt = new Float64Array(nTr * nTe);
-      for (let a = 0; a < nTe; a++) {
-        const ia = test[a] * n;
-        for (let b = 0; b < nTr; b++) pt[b * nTe + a] = k[ia + train[b]] - rmTest[a] - rmTrain[b] + total;
-      }
-      const yMean = new Float64Array(t);
-      for (const i of train) for (let c = 0; c < t; c++) yMean[c] += y[i * t + c];
-      for (let c = 0; c < t; c++) yMean[c] /= nTr;
-      const qy = new Float64Array(nTr * t);
-      train.forEach((i, a) => {
-        for (let c = 0; c < t; c++) qy[a * t + c] = y[i * t + c] - yMean[c];
-      });
-      // Held-out sums of squares around the test mean (R^2 denominator, alpha-independent).
-      const teMean = new Float64Array(t);
-      for (const i of test) for (let c = 0; c < t; c++) teMean[c] += y[i * t + c];
-      for (let c = 0; c < t; c++) teMean[c] /= nTe;
-      const sst = new Float64Array(t);
-      for (const i of test) for (let c = 0; c < t; c++) sst[c] += (y[i * t + c] - teMean[c]) ** 2;
-
-      const tri = tridiagonalize(kc, nTr);
-      applyQt(tri, qy, t);
-      applyQt(tri, pt, nTe);
-      const p = transposeFlat(pt, nTr, nTe); // [nTe x nTr] = K_te,c Q
-      const z = new Float64Array(nTr * t);
-      const work = new Float64Array(nTr);
-      const sse = new Float64Array(t);
-      const row = new Float64Array(t);
-      for (let ai = 0; ai < numAlphas; ai++) {
-        solveShifted(tri, alphaGrid[ai], qy, t, z, work);
-        sse.fill(0);
-        for (let a = 0; a < nTe; a++) {
-          row.fill(0);
-          const pa = a * nTr;
-          for (let b = 0; b < nTr; b++) {
-            const w = p[pa + b];
-            const zb = b * t;
-            for (let c = 0; c < t; c++) row[c] += w * z[zb + c];
-          }
-          const yi = test[a] * t;
-          for (let c = 0; c < t; c++) {
-            const r = y[yi + c] - yMean[c] - row[c];
-            sse[c] += r * r;
-          }
-        }
-        const base = ai * t;
-        for (let c = 0; c < t; c++) if (sst[c] > 0) cvScores[base + c] += (1 - sse[c] / sst[c]) / folds.length;
-      }
-    }
+    for (const { train, test } of folds) scoreInnerFold(k, n, y, t, train, test, alphaGrid, 1 / folds.length, cvScores);
     for (let c = 0; c < t; c++) {
       let best = 0;
       for (let ai = 1; ai < numAlphas; ai++) if (cvScores[ai * t + c] >= cvScores[best * t + c]) best = ai;
       alphaIndex[c] = best;
     }
-  } else {
-    alphaIndex.fill(0);
   }
 
-  // Refit on all rows with each target's alpha.
+  // Refit on all rows with each target's alpha: (K_c + a I)^-1 Y_c = Q (T + a I)^-1 Q^T Y_c.
   const all = Array.from({ length: n }, (_, i) => i);
   const kernelRowMean = rowMeansOver(k, n, null, all);
   let kernelMean = 0;
   for (let i = 0; i < n; i++) kernelMean += kernelRowMean[i];
   kernelMean /= n;
   const kc = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) kc[i * n + j] = k[i * n + j] - kernelRowMean[i] - kernelRowMean[j] + kernelMean;
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) kc[i * n + j] = k[i * n + j] - kernelRowMean[i] - kernelRowMean[j] + kernelMean;
   const yMean = new Float64Array(t);
   for (let i = 0; i < n; i++) for (let c = 0; c < t; c++) yMean[c] += y[i * t + c];
   for (let c = 0; c < t; c++) yMean[c] /= n;
-  const dual = new Float64Array(n * t);
-  for (let i = 0; i < n; i++) for (let c = 0; c < t; c++) dual[i * t + c] = y[i * t + c] - yMean[c];
+  const solved = new Float64Array(n * t);
+  for (let i = 0; i < n; i++) for (let c = 0; c < t; c++) solved[i * t + c] = y[i * t + c] - yMean[c];
   const alphas = Float64Array.from(alphaIndex, (ai) => alphaGrid[ai]);
-  const tri = tridiagonalize(kc, n);
-  applyQt(tri, dual, t);
-  solveShiftedPerColumn(tri, alphas, dual, t);
-  applyQ(tri, dual, t);
-  return { n, t, dual, kernelRowMean, kernelMean, yMean, alphas, alphaIndex, alphaGrid, cvScores };
+  const tridiagonal = tridiagonalize(kc, n);
+  applyQt(tridiagonal, solved, t);
+  solveShiftedPerColumn(tridiagonal, alphas, solved, t);
+  let dual: Float64Array | null = null;
+  return {
+    n,
+    t,
+    kernelRowMean,
+    kernelMean,
+    yMean,
+    alphas,
+    alphaIndex,
+    alphaGrid,
+    cvScores,
+    tridiagonal,
+    solved,
+    dual: () => {
+      if (!dual) {
+        dual = solved.slice();
+        applyQ(tridiagonal, dual, t);
+      }
+      return dual;
+    },
+  };
 }
 
-/** Predictions [m x t] from a test kernel K_test = X_test X_train^T [m x n]. */
+/**
+ * Predictions [m x t] from a test kernel K_test = X_test X_train^T [m x n]: the centred test
+ * kernel is rotated into the tridiagonal basis (cost 2 n^2 m) rather than rotating the dual
+ * coefficients back (2 n^2 t), which is cheaper when there are more targets than test rows.
+ */
 export function kernelRidgePredict(model: KernelRidgeModel, kTest: ArrayLike<number>, m: number): Float64Array {
   const { n, t } = model;
   checkShape("kernelRidgePredict K", kTest, m, n);
-  const centred = new Float64Array(m * n);
+  const centredT = new Float64Array(n * m); // [n x m]
   for (let a = 0; a < m; a++) {
     let rowMean = 0;
     for (let j = 0; j < n; j++) rowMean += kTest[a * n + j];
     rowMean /= n;
-    for (let j = 0; j < n; j++) centred[a * n + j] = kTest[a * n + j] - rowMean - model.kernelRowMean[j] + model.kernelMean;
+    for (let j = 0; j < n; j++) centredT[j * m + a] = kTest[a * n + j] - rowMean - model.kernelRowMean[j] + model.kernelMean;
   }
-  const out = times(centred, m, n, model.dual, t);
+  applyQt(model.tridiagonal, centredT, m);
+  const out = times(transposeFlat(centredT, n, m), m, n, model.solved, t);
   for (let a = 0; a < m; a++) for (let c = 0; c < t; c++) out[a * t + c] += model.yMean[c];
   return out;
 }
@@ -559,7 +695,7 @@ export function ridgeCv(x: Float64Array, n: number, p: number, y: Float64Array, 
   for (let i = 0; i < n; i++) for (let c = 0; c < p; c++) xc[i * p + c] = x[i * p + c] - xMean[c];
   const model = kernelRidgeCv(gram(xc, n, p), n, y, t, opts);
   // With X centred, the kernel's training-row means are zero, so W = Xc^T dual exactly.
-  const weights = transposeTimes(xc, n, p, model.dual, t);
+  const weights = transposeTimes(xc, n, p, model.dual(), t);
   const intercept = Float64Array.from(model.yMean);
   for (let c = 0; c < p; c++) {
     const m = xMean[c];

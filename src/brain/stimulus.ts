@@ -10,7 +10,8 @@
  *   2. if the trimmed length is outside [0.8, 1.25] of the interval, synthesise again at the rate
  *      that would fit (scaled by the length ratio, rounded to 10 wpm, clamped to eSpeak's 80-450);
  *   3. stretch the result to the interval length by linear interpolation (a residual change of
- *      speed and pitch of at most ~25 %), with 3 ms fades against clicks, and place it at xmin.
+ *      speed and pitch, within ~25 % unless eSpeak's rate limits were hit, e.g. for a 30 ms "a"),
+ *      with 3 ms fades against clicks, and place it at xmin.
  * Silence labels (SILENCE_LABELS) stay silent. Clitic intervals ("'s", "n't", ...) directly after
  * a word are merged with it ("did" + "n't" -> "didn't" over both intervals), since eSpeak cannot
  * say a clitic alone. The waveform starts at time 0 of the stimulus clock and ends at the
@@ -22,7 +23,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { decodeWav, encodeWav16, readWav } from "../audio.js";
 import { defaultCacheDir } from "../corpus/generate.js";
 import { EspeakSynth, TARGET_SAMPLE_RATE } from "../corpus/synth.js";
@@ -277,7 +278,7 @@ export async function synthesizePlanned(plan: StimulusPlan, opts: StimulusOption
   opts.onNotice?.(`${plan.source}: synthesising ${plan.words.length} words (${(plan.duration / 60).toFixed(1)} min of stimulus) with eSpeak; cached in ${cachePath}`);
   const rendered = await renderStimulus(plan, opts);
   const bytes = encodeWav16(rendered, SR);
-  mkdirSync(join(cachePath, ".."), { recursive: true });
+  mkdirSync(dirname(cachePath), { recursive: true });
   writeFileAtomic(cachePath, bytes);
   const seconds = (performance.now() - t0) / 1000;
   // The cached WAV is 16-bit: return exactly what later runs will read.

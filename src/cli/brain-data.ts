@@ -42,7 +42,7 @@ export function describeBrainDataset(ds: BrainDataset): string {
   for (const run of ds.runs) {
     const rows = run.subjects[0]?.rows ?? 0;
     const duration = run.stimulusDuration ?? run.stimulus.length / 16000;
-    lines.push(`run ${run.id}: ${run.subjects.length} subjects x ${rows} rows, TR ${run.tr} s, row 0 at ${run.firstRowTime} s (BOLD ${run.firstRowTime}-${(run.firstRowTime + rows * run.tr).toFixed(1)} s)`);
+    lines.push(`run ${run.id}: ${run.subjects.length} subjects x ${rows} rows, TR ${run.tr} s, rows at ${run.firstRowTime}-${(run.firstRowTime + (rows - 1) * run.tr).toFixed(1)} s of the stimulus clock`);
     lines.push(`  stimulus: ${duration.toFixed(1)} s${run.words ? `, ${run.words.length} words` : ""}; ${run.stimulusSource}`);
     lines.push(`  subjects: ${run.subjects.map((s) => s.id).join(" ")}`);
   }
