@@ -5,6 +5,10 @@ import {
   applyQ,
   applyQt,
   contiguousFolds,
+  formQ,
+  gemmNT,
+  setWasmKernelsEnabled,
+  wasmKernelsAvailable,
   gram,
   kernelRidgeCv,
   kernelRidgePredict,
@@ -195,5 +199,86 @@ describe("ridgeCv", () => {
       expect(pred[a * t + j]).toBeCloseTo(s, 8);
     }
     expect(pearson([1, 2, 3], [2, 4, 6])).toBeCloseTo(1, 14);
+  });
+});
+
+describe("formQ", () => {
+  it("equals applying the reflectors to the identity", () => {
+    const n = 9;
+    const a = gram(normals(n * 5, 21), n, 5);
+    const tri = tridiagonalize(a, n);
+    const q = formQ(tri);
+    const eye = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) eye[i * n + i] = 1;
+    applyQ(tri, eye, n);
+    for (let i = 0; i < n * n; i++) expect(q[i]).toBeCloseTo(eye[i], 13);
+  });
+});
+
+describe("gemmNT", () => {
+  it("WebAssembly and JS paths agree with a naive product, including ragged sizes and lowerOnly", () => {
+    expect(wasmKernelsAvailable()).toBe(true); // Node >= 20 has WebAssembly SIMD
+    for (const [m, k, n] of [
+      [7, 33, 5],
+      [16, 64, 18],
+      [41, 29, 23],
+    ]) {
+      const a = normals(m * k, m);
+      const b = normals(n * k, n + 100);
+      const naive = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) naive[i * n + j] += a[i * k + l] * b[j * k + l];
+      for (const wasm of [true, false]) {
+        setWasmKernelsEnabled(wasm);
+        const out = new Float64Array(m * n).fill(1); // gemmNT accumulates
+        gemmNT(a, m, k, b, n, out);
+        for (let i = 0; i < m * n; i++) expect(out[i]).toBeCloseTo(naive[i] + 1, 10);
+        if (m === n || m > n) {
+          const lower = new Float64Array(m * n);
+          gemmNT(a, m, k, b, n, lower, true);
+          for (let i = 0; i < m; i++) for (let j = 0; j <= Math.min(i, n - 1); j++) expect(lower[i * n + j]).toBeCloseTo(naive[i * n + j], 10);
+        }
+      }
+      setWasmKernelsEnabled(true);
+    }
+    // gram through both paths is symmetric and equal
+    const x = normals(30 * 50, 9);
+    setWasmKernelsEnabled(false);
+    const gJs = gram(x, 30, 50);
+    setWasmKernelsEnabled(true);
+    const gW = gram(x, 30, 50);
+    for (let i = 0; i < 900; i++) expect(gW[i]).toBeCloseTo(gJs[i], 10);
+  });
+});
+
+describe("WebAssembly tridiagonal kernels", () => {
+  it("tridiagonalize and formQ agree with the JS loops (n = 16, 17, 40)", () => {
+    for (const n of [16, 17, 40]) {
+      // Full rank (60 features > n): for a rank-deficient matrix the trailing tridiagonal entries are
+      // rounding noise and may differ between summation orders.
+      const a = gram(normals(n * 60, n), n, 60);
+      setWasmKernelsEnabled(false);
+      const triJs = tridiagonalize(a.slice(), n);
+      const qJs = formQ(triJs);
+      setWasmKernelsEnabled(true);
+      const triW = tridiagonalize(a.slice(), n);
+      const qW = formQ(triW);
+      const scale = Math.max(...Array.from(a, Math.abs));
+      for (let i = 0; i < n; i++) expect(Math.abs(triW.d[i] - triJs.d[i]) / scale).toBeLessThan(1e-12);
+      for (let i = 0; i < n - 1; i++) expect(Math.abs(triW.e[i] - triJs.e[i]) / scale).toBeLessThan(1e-12);
+      for (let i = 0; i < n * n; i++) expect(qW[i]).toBeCloseTo(qJs[i], 10);
+      // and Q T Q^T = A on the WebAssembly path
+      const tq = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        let s = qW[i * n + j] * triW.d[j];
+        if (j > 0) s += qW[i * n + j - 1] * triW.e[j - 1];
+        if (j < n - 1) s += qW[i * n + j + 1] * triW.e[j];
+        tq[i * n + j] = s; // (Q T)[i][j]
+      }
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let l = 0; l < n; l++) s += tq[i * n + l] * qW[j * n + l];
+        expect(Math.abs(s - a[i * n + j]) / scale).toBeLessThan(1e-11);
+      }
+    }
   });
 });

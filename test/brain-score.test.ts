@@ -1,8 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { extractLongHiddenStates, layerRegressors } from "../src/brain/features.js";
 import { convolveHrfColumns } from "../src/brain/hrf.js";
 import { lanczosResample } from "../src/brain/lanczos.js";
 import { brainScoreFromRegressors, formatBrainScoreTable } from "../src/brain/score.js";
+import { brainScoreSvg, writeBrainScoreJson, writeBrainScoreSvg } from "../src/brain/score-report.js";
 import { mean, pearson, pearsonColumns, zscoreColumns } from "../src/brain/stats.js";
 import type { HiddenStates, Upstream } from "../src/upstream.js";
 import { Rng } from "../src/random.js";
@@ -172,6 +176,22 @@ describe("brainScoreFromRegressors", () => {
     const table = formatBrainScoreTable(result);
     expect(table).toContain("STS: best layer 1");
     expect(table).toMatch(/\*/);
+    // Report files: JSON round trip and an SVG with both charts.
+    const dir = mkdtempSync(join(tmpdir(), "brain-score-"));
+    try {
+      writeBrainScoreJson(join(dir, "out", "brain.json"), result, { upstream: "synthetic" });
+      const doc = JSON.parse(readFileSync(join(dir, "out", "brain.json"), "utf8")) as { kind: string; context: { upstream: string }; result: { r: number[][] } };
+      expect(doc.kind).toBe("brain-score");
+      expect(doc.context.upstream).toBe("synthetic");
+      expect(doc.result.r[1][0]).toBeCloseTo(result.r[1][0], 5);
+      writeBrainScoreSvg(join(dir, "out", "brain.svg"), result);
+      const svg = readFileSync(join(dir, "out", "brain.svg"), "utf8");
+      expect(svg.startsWith("<svg")).toBe(true);
+      expect(svg).toContain("control (shifted), mean");
+      expect(brainScoreSvg(result)).toContain("r per layer and target");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("permute control is near 0 too, and mismatched rows are a user error", () => {

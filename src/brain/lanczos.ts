@@ -70,6 +70,7 @@ export function lanczosResample(
   const cutoff = (cutoffMult * (newTimes.length - 1)) / span;
   const halfWidth = window / cutoff;
   const out = new Float64Array(newTimes.length * cols);
+  const weights = new Float64Array(Math.max(1, rows));
   for (let i = 0; i < newTimes.length; i++) {
     const t = newTimes[i];
     const start = lowerBound(oldTimes, t - halfWidth);
@@ -77,9 +78,24 @@ export function lanczosResample(
     const outBase = i * cols;
     let weightSum = 0;
     for (let j = start; j < end; j++) {
-      const w = lanczosKernel(t - oldTimes[j], cutoff, window);
-      if (w === 0) continue;
-      weightSum += w;
+      weights[j - start] = lanczosKernel(t - oldTimes[j], cutoff, window);
+      weightSum += weights[j - start];
+    }
+    // Four input rows per pass over the output row: one load/store of out per four multiply-adds.
+    let j = start;
+    for (; j + 3 < end; j += 4) {
+      const w0 = weights[j - start];
+      const w1 = weights[j - start + 1];
+      const w2 = weights[j - start + 2];
+      const w3 = weights[j - start + 3];
+      const b0 = j * cols;
+      const b1 = b0 + cols;
+      const b2 = b1 + cols;
+      const b3 = b2 + cols;
+      for (let c = 0; c < cols; c++) out[outBase + c] += w0 * data[b0 + c] + w1 * data[b1 + c] + w2 * data[b2 + c] + w3 * data[b3 + c];
+    }
+    for (; j < end; j++) {
+      const w = weights[j - start];
       const inBase = j * cols;
       for (let c = 0; c < cols; c++) out[outBase + c] += w * data[inBase + c];
     }

@@ -7,7 +7,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { defaultCacheDir } from "../corpus/generate.js";
 import { UserError } from "../errors.js";
-import { writeFileAtomic } from "../fs-atomic.js";
 import { readNpy, writeNpy } from "../npy.js";
 import { packageVersion } from "../package-info.js";
 import { startProgress } from "../progress.js";
@@ -18,7 +17,7 @@ import { extractLongHiddenStates, layerRegressors, type LongHiddenStates, type R
 import type { HrfModel } from "./hrf.js";
 import { brainScoreFromRegressors, type BrainControl, type BrainScoreResult } from "./score.js";
 import type { BrainDataset } from "./types.js";
-import { heatmapSvg, lineChartSvg, combineSvgs } from "../plot/svg.js";
+import { writeBrainScoreJson, writeBrainScoreSvg } from "./score-report.js";
 
 export interface BrainScoreRunOptions {
   upstream: string;
@@ -163,37 +162,16 @@ function stackRows(parts: Regressors[]): Regressors {
   return { x, rows, cols };
 }
 
-/** r per layer (one line per target) and the layer x target heat map, side by side. */
-export function brainScoreSvg(report: BrainScoreReport): string {
-  const layerLabels = report.r.map((_, l) => String(l));
-  const lines = lineChartSvg({
-    title: `Brain score of ${report.upstream} on ${report.dataset.name} (${report.hemodynamic.toUpperCase()})`,
-    xLabels: layerLabels,
-    series: [
-      ...report.targetNames.map((t, v) => ({ label: t, values: report.r.map((row) => row[v]) })),
-      ...(report.controlR.length > 0 ? [{ label: `control (${report.options.control}), mean`, values: report.controlR.map((row) => row.reduce((a, b) => a + b, 0) / row.length) }] : []),
-    ],
-    xLabel: "layer",
-    yLabel: "Pearson r (held-out TRs)",
-  });
-  const heat = heatmapSvg({
-    title: "r per layer and target (best layer of each target marked in the table)",
-    rowLabels: layerLabels.map((l) => `layer ${l}`),
-    colLabels: report.targetNames,
-    values: report.r,
-    diverging: true,
-    showValues: true,
-    valueFormat: (v) => v.toFixed(3),
-  });
-  return combineSvgs([lines, heat], { columns: 2 });
-}
-
-/** Writes <outDir>/brain-score.json and brain-score.svg atomically; returns their paths. */
+/** Writes <outDir>/brain-score.json (the result and its context) and brain-score.svg atomically; returns their paths. */
 export function writeBrainScoreReport(outDir: string, report: BrainScoreReport): string[] {
-  fs.mkdirSync(outDir, { recursive: true });
   const json = path.join(outDir, "brain-score.json");
   const svg = path.join(outDir, "brain-score.svg");
-  writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileAtomic(svg, brainScoreSvg(report));
+  const { upstream, upstreamIdentity, dataset, hemodynamic, timings, version, createdAt, ...result } = report;
+  writeBrainScoreJson(json, result, {
+    upstream, upstreamIdentity, dataset: dataset.name, datasetHash: dataset.hash, runs: dataset.runs, subjects: dataset.subjects,
+    skipped: dataset.skipped.map((x) => `${x.subject}: ${x.reason}`).join("; ") || null, hemodynamic,
+    loadSeconds: timings.loadSeconds, extractSeconds: timings.extractSeconds, scoreSeconds: timings.scoreSeconds, version, createdAt,
+  });
+  writeBrainScoreSvg(svg, result, `Brain score of ${upstream} on ${dataset.name} (${hemodynamic.toUpperCase()}, held-out TRs)`);
   return [json, svg];
 }

@@ -58,7 +58,7 @@ export interface RefineOptions {
   /** Adam learning rates (defaults 1e-2 for stage 1, 5e-5 for stage 2). */
   stage1LearningRate?: number;
   stage2LearningRate?: number;
-  /** Target rows per segment (default 10). */
+  /** Target rows per segment (default 8: with n = 6 at TR 2 s, 26 s of audio per forward pass). */
   segmentRows?: number;
   /** Segments per stage-2 step (default 2). */
   batchSegments?: number;
@@ -335,7 +335,7 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
     stage2Steps: options.stage2Steps ?? 300,
     stage1LearningRate: options.stage1LearningRate ?? 1e-2,
     stage2LearningRate: options.stage2LearningRate ?? 5e-5,
-    segmentRows: options.segmentRows ?? 10,
+    segmentRows: options.segmentRows ?? 8,
     batchSegments: options.batchSegments ?? 2,
     heldOutFraction: options.heldOutFraction ?? 0.2,
     trainCnn: options.trainCnn ?? false,
@@ -517,6 +517,7 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
     return { r: perTarget.reduce((a, b) => a + b, 0) / V, mse: se / n, perTarget };
   };
 
+  let aborted = false;
   try {
     // ---- Stage 1: the head alone on the frozen upstream (full batch over training segments).
     if (stage === 1) {
@@ -575,25 +576,34 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
       const rng = new Rng(deriveSeed(o.seed, `refine-step:${step}`));
       const batch = rng.shuffle(train.map((_, i) => i)).slice(0, Math.min(o.batchSegments, train.length)).map((i) => train[i]);
       const rows = batch.reduce((a, s) => a + s.rows, 0);
-      const { value, grads } = tf.variableGrads(() => {
-        let sse: tf.Scalar = tf.scalar(0);
-        for (const seg of batch) {
-          const pred = headPredict(head, pooledNow(seg), o.history, seg.rows);
-          sse = tf.add(sse, tf.sum(tf.square(tf.sub(pred, segTargets(seg))))) as tf.Scalar;
-        }
-        return tf.add(tf.div(sse, rows * V), penalty()) as tf.Scalar;
-      }, [...trainVars.values()]);
+      // One segment at a time, gradients summed: the attention maps of a whole batch would not fit
+      // the wasm heap (2 GB per thread). The loss is the batch's MSE + penalty, as if in one pass.
       const byName = new Map<string, tf.Tensor>();
-      for (const [name, v] of trainVars) {
-        const g = grads[v.name];
-        if (g !== undefined) byName.set(name, g);
-      }
+      lastLoss = 0;
+      batch.forEach((seg, bi) => {
+        const { value, grads } = tf.variableGrads(() => {
+          const pred = headPredict(head, pooledNow(seg), o.history, seg.rows);
+          const sse = tf.div(tf.sum(tf.square(tf.sub(pred, segTargets(seg)))), rows * V) as tf.Scalar;
+          return bi === 0 ? (tf.add(sse, penalty()) as tf.Scalar) : sse;
+        }, [...trainVars.values()]);
+        lastLoss += value.dataSync()[0];
+        value.dispose();
+        for (const [name, v] of trainVars) {
+          const g = grads[v.name];
+          if (g === undefined) continue;
+          const prev = byName.get(name);
+          if (prev === undefined) byName.set(name, g);
+          else {
+            byName.set(name, tf.add(prev, g));
+            tf.dispose([prev, g]);
+          }
+        }
+      });
       // Linear warm-up over the first 10 % of stage 2: Adam's first, unscaled steps would otherwise
       // jolt a pre-trained upstream that the stage-1 head is tuned to.
       const warmup = Math.max(1, Math.round(0.1 * o.stage2Steps));
       adam2.apply(trainVars, byName, o.stage2LearningRate * Math.min(1, (step + 1) / warmup), step + 1, 1);
-      lastLoss = value.dataSync()[0];
-      tf.dispose([value, ...Object.values(grads)]);
+      tf.dispose([...byName.values()]);
       if (!Number.isFinite(lastLoss)) throw new UserError(`refine: the loss became ${lastLoss} at stage-2 step ${step + 1}; lower --stage2-lr`);
       step++;
       stepsThisCall++;
@@ -648,14 +658,30 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
         log,
       };
     }
+  } catch (err) {
+    aborted = isWasmAbort(err);
+    if (aborted) {
+      const seconds = (o.history - 1 + o.segmentRows) * (ds.runs[0]?.tr ?? 0);
+      throw new UserError(`refine: TensorFlow.js ran out of memory (wasm heap) on segments of ${seconds} s of audio; lower --segment-rows (now ${o.segmentRows})`);
+    }
+    throw err;
   } finally {
     progress.stop();
-    for (const t of cnnCache.values()) t.dispose();
-    if (frozenPooled) for (const t of frozenPooled.values()) t.dispose();
-    tf.dispose([meanT, invStdT, head.layerLogits, head.weight, head.bias, ...upstreamVars.values()]);
-    adam1.dispose();
-    adam2.dispose();
+    // After a wasm abort the heap is unusable and freeing would throw over the real error.
+    if (!aborted) {
+      for (const t of cnnCache.values()) t.dispose();
+      if (frozenPooled) for (const t of frozenPooled.values()) t.dispose();
+      tf.dispose([meanT, invStdT, head.layerLogits, head.weight, head.bias, ...upstreamVars.values()]);
+      adam1.dispose();
+      adam2.dispose();
+    }
   }
+}
+
+/** The wasm backend's out-of-memory failures: an Emscripten abort or an out-of-bounds access. */
+function isWasmAbort(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : String(err);
+  return /^Aborted\(/.test(m) || /memory access out of bounds/.test(m);
 }
 
 function withHeads(dir: string): ReturnType<typeof loadHfFolder> | null {

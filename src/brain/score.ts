@@ -40,6 +40,12 @@ export interface BrainScoreOptions {
   hemodynamic?: "hrf" | "fir";
   /** Default "shift". */
   control?: BrainControl;
+  /**
+   * Alphas of the control columns: "own" runs the same inner CV on the control targets (the
+   * control repeats the whole procedure; about 1.7x the cost), "shared" reuses the alpha chosen
+   * for the matching real (subject, target). Default "own".
+   */
+  controlAlphas?: "own" | "shared";
   /** Seeds the "permute" control. Default 0. */
   seed?: number;
   /** Called after each (layer, outer fold). */
@@ -52,6 +58,7 @@ export interface ResolvedBrainScoreOptions {
   alphas: number[];
   hemodynamic?: "hrf" | "fir";
   control: BrainControl;
+  controlAlphas: "own" | "shared";
   seed: number;
   /** Rows per permuted block ("permute"): ceil(32 s / TR), the HRF's length. */
   permuteBlockRows?: number;
@@ -151,6 +158,7 @@ export function brainScoreFromRegressors(
     alphas: [...(opts.alphas ?? DEFAULT_ALPHAS)],
     ...(opts.hemodynamic ? { hemodynamic: opts.hemodynamic } : {}),
     control: opts.control ?? "shift",
+    controlAlphas: opts.controlAlphas ?? "own",
     seed: opts.seed ?? 0,
   };
   const order = controlOrder(rows, resolved.control, tr, resolved.seed, resolved);
@@ -168,6 +176,12 @@ export function brainScoreFromRegressors(
     }
   });
 
+  const shareAlphas = order !== null && resolved.controlAlphas === "shared";
+  const ridgeOptions = {
+    alphas: resolved.alphas,
+    folds: resolved.innerFolds,
+    ...(shareAlphas ? { cvColumns: realCols, alphaSource: Int32Array.from({ length: realCols }, (_, c) => c) } : {}),
+  };
   const folds = contiguousFolds(rows, resolved.folds);
   const totalSteps = layers.length * folds.length;
   let done = 0;
@@ -181,7 +195,7 @@ export function brainScoreFromRegressors(
       const yTrain = zscoreColumns(gatherRows(y, totalCols, train), train.length, totalCols);
       const yTest = zscoreColumns(gatherRows(y, totalCols, test), test.length, totalCols, { mean: yTrain.mean, std: yTrain.std });
       const k = gram(xTrain.z, train.length, p);
-      const model = kernelRidgeCv(k, train.length, yTrain.z, totalCols, { alphas: resolved.alphas, folds: resolved.innerFolds });
+      const model = kernelRidgeCv(k, train.length, yTrain.z, totalCols, ridgeOptions);
       const kTest = crossGram(xTest.z, test.length, xTrain.z, train.length, p);
       const pred = kernelRidgePredict(model, kTest, test.length);
       const r = pearsonColumns(pred, yTest.z, test.length, totalCols);

@@ -32,7 +32,6 @@ export function registerBrainCommands(program: Command): void {
         upstream: opts.upstream, brain: opts.brain, cacheDir: opts.cacheDir, hemodynamic: opts.hemodynamic, firDelays: opts.firDelays, hrfModel: opts.hrf,
         folds: opts.folds, innerFolds: opts.innerFolds, control: opts.control, seed: opts.seed, progress: opts.progress ? undefined : false, onNotice: info,
       });
-      for (const s of report.dataset.skipped) info(`skipped ${s.subject} (run ${s.run}): ${s.reason}`);
       const out = opts.out ?? path.join("results", "brain", upstreamFolderName(opts.upstream), upstreamFolderName(report.dataset.name));
       const files = writeBrainScoreReport(out, report);
       process.stdout.write(`${formatBrainScoreTable(report)}\n`);
@@ -52,7 +51,7 @@ export function registerBrainCommands(program: Command): void {
     .option("--stage2-steps <n>", "head + upstream steps", integer, 300)
     .option("--stage1-lr <x>", "stage-1 learning rate", positiveNumber, 1e-2)
     .option("--stage2-lr <x>", "stage-2 learning rate", positiveNumber, 5e-5)
-    .option("--segment-rows <n>", "target TRs per forward pass", positiveInteger, 10)
+    .option("--segment-rows <n>", "target TRs per forward pass", positiveInteger, 8)
     .option("--batch-segments <n>", "segments per stage-2 step", positiveInteger, 2)
     .option("--held-out <x>", "fraction of each run (its end) held out to measure r", positiveNumber, 0.2)
     .option("--train-cnn", "also train the CNN feature encoder in stage 2")
@@ -63,7 +62,6 @@ export function registerBrainCommands(program: Command): void {
     .action(async (opts: { upstream: string; brain: string; out: string; history: number; l2: number; stage1Steps: number; stage2Steps: number; stage1Lr: number; stage2Lr: number; segmentRows: number; batchSegments: number; heldOut: number; trainCnn?: boolean; targets: "mean" | "subjects"; seed: number; cacheDir: string; progress: boolean }) => {
       const upstreamDir = resolveWav2Vec2Folder(opts.upstream);
       const dataset = await loadBrainDataset(opts.brain, { cacheDir: opts.cacheDir, onNotice: info, progress: opts.progress ? undefined : false });
-      for (const s of dataset.skipped) info(`skipped ${s.subject} (run ${s.run}): ${s.reason}`);
       const s = await refineUpstream({
         upstreamDir, upstreamName: opts.upstream, dataset, outDir: opts.out, history: opts.history, l2: opts.l2,
         stage1Steps: opts.stage1Steps, stage2Steps: opts.stage2Steps, stage1LearningRate: opts.stage1Lr, stage2LearningRate: opts.stage2Lr,
