@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { UserError } from "./errors.js";
 
 /** Writes a file so that readers see either the old content or the complete new one, never a part. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
@@ -10,5 +11,17 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/** Reads a user-supplied file; a missing, unreadable or folder path is a one-line UserError naming it. */
+export function readUserFile(file: string, what = "a file"): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError(`${file}: file not found`);
+    if (code === "EISDIR") throw new UserError(`${file}: is a directory, expected ${what}`);
+    throw new UserError(`${file}: cannot read (${code ?? String(err)})`);
   }
 }

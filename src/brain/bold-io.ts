@@ -11,7 +11,7 @@
  *   C order over (x, y, z), z varying fastest, which is what `data[mask]` gives in numpy/nibabel
  *   and nilearn's NiftiMasker, so columns line up with Python tools. Column names are `x,y,z`.
  */
-import { readFileSync } from "node:fs";
+import { readUserFile } from "../fs-atomic.js";
 import { UserError } from "../errors.js";
 import { decodeNpy } from "../npy.js";
 import { readNifti } from "./nifti.js";
@@ -31,14 +31,7 @@ export interface ReadBoldOptions {
 }
 
 function readBytes(file: string): Uint8Array {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UserError(`${file}: file not found`);
-    if (code === "EISDIR") throw new UserError(`${file}: is a directory, expected a BOLD file`);
-    throw new UserError(`${file}: cannot read (${code ?? String(err)})`);
-  }
+  return readUserFile(file, "a BOLD file");
 }
 
 export function boldFormat(file: string): "text" | "csv" | "npy" | "nifti" {

@@ -3,7 +3,7 @@
  * header's scl_slope / scl_inter applied. Data stay in file order (x fastest, then y, z, t).
  * encodeNifti1 writes a minimal single-file float32 NIfTI-1 (for tests and simulated sets).
  */
-import { readFileSync } from "node:fs";
+import { readUserFile } from "../fs-atomic.js";
 import { gunzipSync } from "node:zlib";
 import * as nifti from "nifti-reader-js";
 import { UserError, oneLine } from "../errors.js";
@@ -86,13 +86,7 @@ export function decodeNifti(raw: Uint8Array, source: string): NiftiImage {
 }
 
 export function readNifti(file: string): NiftiImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(code === "ENOENT" ? `${file}: file not found` : `${file}: cannot read (${code ?? String(err)})`);
-  }
+  const bytes = readUserFile(file, "a NIfTI file");
   return decodeNifti(bytes, file);
 }
 

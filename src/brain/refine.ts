@@ -40,6 +40,7 @@ import { buildOnnxModel } from "../wav2vec2/onnx-export.js";
 import { paramSpecs, type ParamMap, type ParamTensor } from "../wav2vec2/params.js";
 import { writeWav2Vec2Folder } from "../wav2vec2/pretrain.js";
 import { createTfVariables, encodeHiddenStates, extractFeatures, projectFeatures, readTfParams } from "../wav2vec2/tfjs-model.js";
+import { pearson } from "./stats.js";
 import type { BrainDataset } from "./types.js";
 
 export interface RefineOptions {
@@ -289,26 +290,6 @@ function segmentPooled(params: ReadonlyMap<string, tf.Tensor>, c: Wav2Vec2Config
   const pool = tf.tensor2d(seg.pool, [seg.bins, seg.frames]);
   const pooled = tf.stack(states.map((s) => tf.matMul(pool, tf.reshape(s, [seg.frames, c.hidden_size])))) as tf.Tensor3D; // [L, bins, D]
   return tf.mul(tf.sub(pooled, mean), invStd) as tf.Tensor3D;
-}
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i] - ma;
-    const db = b[i] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
 }
 
 function runDescriptor(opts: Required<Pick<RefineOptions, "history" | "l2" | "stage1Steps" | "stage2Steps" | "stage1LearningRate" | "stage2LearningRate" | "segmentRows" | "batchSegments" | "heldOutFraction" | "trainCnn" | "targets" | "seed">>, upstreamHash: string, dataHash: string): string {

@@ -21,8 +21,9 @@
  * `<cacheDir>/brain-stimuli/<key>.wav`, key = hash of the TextGrid bytes, tier, voice and
  * STIMULUS_VERSION. The first run returns the same 16-bit-quantised samples a cached run reads.
  */
+import { readUserFile } from "../fs-atomic.js";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { decodeWav, encodeWav16, readWav } from "../audio.js";
 import { defaultCacheDir } from "../corpus/generate.js";
@@ -125,13 +126,7 @@ function sha256(parts: Array<string | Uint8Array>): string {
 
 /** Reads a TextGrid and plans its stimulus (cheap: no synthesis). */
 export function planTextGridStimulus(file: string, tier = "word", voice: VoiceSettings = STIMULUS_VOICE): StimulusPlan {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(code === "ENOENT" ? `${file}: file not found` : `${file}: cannot read (${code ?? String(err)})`);
-  }
+  const bytes = readUserFile(file, "a TextGrid");
   const tg = parseTextGrid(decodeTextGridBytes(bytes), file);
   const { words, dropped } = spokenWords(intervalTier(tg, tier, file));
   if (words.length === 0) throw new UserError(`${file}: tier "${tier}" has no spoken words`);

@@ -5,7 +5,7 @@
  * quoted strings, numbers and <flags>, skipping labels, bracketed indices and `!` comments, and
  * read the values in their fixed order. UTF-8 (with or without BOM) and UTF-16 (with BOM) are read.
  */
-import { readFileSync } from "node:fs";
+import { readUserFile } from "../fs-atomic.js";
 import { UserError } from "../errors.js";
 
 export interface TextGridInterval {
@@ -206,13 +206,7 @@ export function parseTextGrid(text: string, source: string): TextGrid {
 }
 
 export function readTextGrid(file: string): TextGrid {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(code === "ENOENT" ? `${file}: file not found` : `${file}: cannot read (${code ?? String(err)})`);
-  }
+  const bytes = readUserFile(file, "a TextGrid");
   return parseTextGrid(decodeTextGridBytes(bytes), file);
 }
 

@@ -2,37 +2,12 @@
  * `superb brain simulate` and `superb brain info`: the data-set side of the brain commands, added
  * to the `brain` command group that src/cli.ts creates.
  */
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
+import { info, integer, positiveInteger, positiveNumber, unitInterval } from "./options.js";
 import { defaultCacheDir } from "../corpus/generate.js";
 import { loadBrainDataset } from "../brain/dataset.js";
 import { simulateCohort } from "../brain/simulate.js";
 import type { BrainDataset } from "../brain/types.js";
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a non-negative integer");
-  return n;
-}
-
-function positiveInteger(value: string): number {
-  const n = integer(value);
-  if (n === 0) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
-  return n;
-}
-
-function unitInterval(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError("expected a number in [0, 1)");
-  return n;
-}
-
-const info = (message: string) => process.stderr.write(`${message}\n`);
 
 /** A human-readable summary of a loaded data set (what `brain info` prints). */
 export function describeBrainDataset(ds: BrainDataset): string {
