@@ -397,6 +397,24 @@ export async function simulateCohort(opts: SimulateOptions): Promise<SimulationR
   return { dir: o.outDir, manifestPath, truth, synthesisSeconds: seconds };
 }
 
+/**
+ * The generating features of a simulation (SIMULATED_FEATURES at 100 Hz, before the HRF), one
+ * [frames x features] block per family: the "true layers" that an analysis should recover.
+ */
+export async function simulatedFeatureLayers(opts: SimulateOptions): Promise<{ family: FeatureFamily; frameRate: number; numFrames: number; dim: number; data: Float32Array }[]> {
+  const o = checkOptions(opts);
+  const { narrative } = await narrativeFor(o.seed, o.minutes, opts);
+  const frames = Math.round((narrative.samples.length / SR) * FEATURE_RATE);
+  const feats = computeFeatures(narrative, frames);
+  const families: FeatureFamily[] = ["acoustic", "phonetic", "lexical"];
+  return families.map((family) => {
+    const idx = SIMULATED_FEATURES.map((f, i) => (f.family === family ? i : -1)).filter((i) => i >= 0);
+    const data = new Float32Array(frames * idx.length);
+    for (let t = 0; t < frames; t++) idx.forEach((f, j) => (data[t * idx.length + j] = feats[f][t]));
+    return { family, frameRate: FEATURE_RATE, numFrames: frames, dim: idx.length, data };
+  });
+}
+
 /** Word tier (pauses labelled "sp", as in the Alice TextGrid) and phone tier. */
 function wordsTextGrid(n: Narrative, duration: number): string {
   const fill = (items: Array<{ text: string; xmin: number; xmax: number }>): TextGridInterval[] => {
