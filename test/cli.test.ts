@@ -1,24 +1,9 @@
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { superb } from "./helpers/cli.js";
 
-/** The CLI as a user runs it: the compiled bin (npm test builds it first). */
-const CLI = path.resolve("dist/src/cli.js");
-const CACHE = process.env.SUPERB_TEST_CACHE_DIR ?? path.join(os.tmpdir(), "superb-test-cache");
-
-/** Runs the CLI without blocking the test worker's event loop (vitest's RPC needs it). */
-function superb(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SUPERB_CACHE_DIR: CACHE, ...env }, timeout: 540_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe("superb CLI: errors are one line, with a non-zero exit", () => {
   it("unknown upstream lists the known ones", async () => {
