@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initTensorBackend } from "../src/backend.js";
 import { convolveCausal, hrfKernelAtTr } from "../src/brain/hrf.js";
-import { REFINE_CHECKPOINT_FILE, refineUpstream, refinementTargets, splitRows, type RefineOptions } from "../src/brain/refine.js";
+import { L2_GRID, REFINE_CHECKPOINT_FILE, refineUpstream, refinementTargets, splitRows, type RefineOptions } from "../src/brain/refine.js";
 import type { BrainDataset } from "../src/brain/types.js";
 import { Rng } from "../src/random.js";
 import { presetConfig } from "../src/wav2vec2/config.js";
@@ -108,7 +108,6 @@ describe("refineUpstream (tiny wav2vec2, synthetic brain data)", () => {
     expect(s.before).not.toBeNull();
     expect(s.after).not.toBeNull();
     // The frozen random upstream already tracks loudness; training it must predict better still.
-    console.log(JSON.stringify({ before: s.before, after: s.after, log: s.log.map((e) => [e.stage, e.step, e.trainLoss, e.heldOut?.mse, e.heldOut?.r]) }));
     expect(s.before!.r).toBeGreaterThan(0.2);
     expect(s.after!.mse).toBeLessThan(s.before!.mse);
     expect(s.parameterChangePercent).toBeGreaterThan(0);
@@ -128,7 +127,8 @@ describe("refineUpstream (tiny wav2vec2, synthetic brain data)", () => {
   it("resumes after an interruption and ends where an uninterrupted run does", async () => {
     const straight = path.join(tmp, "straight");
     const resumed = path.join(tmp, "resumed");
-    const opts = { ...base(straight), stage1Steps: 20, stage2Steps: 8 };
+    // l2 "auto": the penalty is chosen on an inner split of the training segments first.
+    const opts = { ...base(straight), stage1Steps: 20, stage2Steps: 8, l2: "auto" as const };
     const a = await refineUpstream(opts);
     const partial = await refineUpstream({ ...opts, outDir: resumed, stopAfter: 4 });
     expect(partial.completed).toBe(false);
@@ -136,6 +136,9 @@ describe("refineUpstream (tiny wav2vec2, synthetic brain data)", () => {
     const b = await refineUpstream({ ...opts, outDir: resumed });
     expect(b.completed).toBe(true);
     expect(b.after!.mse).toBeCloseTo(a.after!.mse, 5);
+    expect(a.l2Search.map((c) => c.l2)).toEqual([...L2_GRID]);
+    expect(a.l2).toBe(a.l2Search.reduce((best, c) => (c.validationMse < best.validationMse ? c : best)).l2);
+    expect(b.l2).toBe(a.l2);
     const pa = loadHfFolder(straight).params;
     const pb = loadHfFolder(resumed).params;
     let maxDiff = 0;

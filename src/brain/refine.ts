@@ -52,11 +52,15 @@ export interface RefineOptions {
   outDir: string;
   /** TRs of audio history per prediction (default 6, Li et al.'s n). */
   history?: number;
-  /** Weight of the L2 penalty on the head's linear map, added to the mean squared error (default 1). */
-  l2?: number;
+  /**
+   * Weight of the L2 penalty on the head's linear map, added to the mean squared error. "auto"
+   * (default) picks it from L2_GRID by the MSE of a head trained on the first 75 % of each run's
+   * training segments and validated on the rest (the held-out block is never looked at).
+   */
+  l2?: number | "auto";
   stage1Steps?: number;
   stage2Steps?: number;
-  /** Adam learning rates (defaults 1e-2 for stage 1, 5e-5 for stage 2). */
+  /** Adam learning rates (defaults 1e-2 for stage 1, 1e-5 for stage 2). */
   stage1LearningRate?: number;
   stage2LearningRate?: number;
   /** Target rows per segment (default 8: with n = 6 at TR 2 s, 26 s of audio per forward pass). */
@@ -110,6 +114,10 @@ export interface RefineSummary {
   after: HeldOutScore | null;
   targetNames: string[];
   layerWeights: number[];
+  /** The penalty weight used (chosen by validation when l2 was "auto"). */
+  l2: number;
+  /** Validation MSE per candidate when l2 was "auto". */
+  l2Search: { l2: number; validationMse: number }[];
   trainRows: number;
   heldOutRows: number;
   seconds: number;
@@ -117,6 +125,9 @@ export interface RefineSummary {
   parameterChangePercent: number;
   log: RefineLogEntry[];
 }
+
+/** Candidate penalty weights for l2 "auto". */
+export const L2_GRID: readonly number[] = [1e-3, 1e-2, 1e-1, 1, 10];
 
 export const REFINE_CHECKPOINT_FILE = "refine-checkpoint.safetensors";
 export const REFINE_LOG_FILE = "refine-log.json";
@@ -292,7 +303,7 @@ function segmentPooled(params: ReadonlyMap<string, tf.Tensor>, c: Wav2Vec2Config
   return tf.mul(tf.sub(pooled, mean), invStd) as tf.Tensor3D;
 }
 
-function runDescriptor(opts: Required<Pick<RefineOptions, "history" | "l2" | "stage1Steps" | "stage2Steps" | "stage1LearningRate" | "stage2LearningRate" | "segmentRows" | "batchSegments" | "heldOutFraction" | "trainCnn" | "targets" | "seed">>, upstreamHash: string, dataHash: string): string {
+function runDescriptor(opts: { l2: number | "auto" } & Required<Pick<RefineOptions, "history" | "stage1Steps" | "stage2Steps" | "stage1LearningRate" | "stage2LearningRate" | "segmentRows" | "batchSegments" | "heldOutFraction" | "trainCnn" | "targets" | "seed">>, upstreamHash: string, dataHash: string): string {
   return createHash("sha256").update(JSON.stringify({ ...opts, upstreamHash, dataHash, format: CHECKPOINT_FORMAT })).digest("hex").slice(0, 16);
 }
 
@@ -311,11 +322,11 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
   await initTensorBackend();
   const o = {
     history: options.history ?? 6,
-    l2: options.l2 ?? 1,
+    l2: options.l2 ?? ("auto" as const),
     stage1Steps: options.stage1Steps ?? 300,
     stage2Steps: options.stage2Steps ?? 300,
     stage1LearningRate: options.stage1LearningRate ?? 1e-2,
-    stage2LearningRate: options.stage2LearningRate ?? 5e-5,
+    stage2LearningRate: options.stage2LearningRate ?? 1e-5,
     segmentRows: options.segmentRows ?? 8,
     batchSegments: options.batchSegments ?? 2,
     heldOutFraction: options.heldOutFraction ?? 0.2,
@@ -365,6 +376,8 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
   let log: RefineLogEntry[] = [];
   let before: HeldOutScore | null = null;
   let secondsBefore = 0;
+  let l2Value = typeof o.l2 === "number" ? o.l2 : NaN;
+  let l2Search: { l2: number; validationMse: number }[] = [];
   let featMean: Float32Array | null = null;
   let featInvStd: Float32Array | null = null;
 
@@ -380,6 +393,8 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
     log = JSON.parse(m.log) as RefineLogEntry[];
     before = m.before ? (JSON.parse(m.before) as HeldOutScore) : null;
     secondsBefore = Number(m.seconds);
+    l2Value = Number(m.l2);
+    l2Search = m.l2Search ? (JSON.parse(m.l2Search) as typeof l2Search) : [];
     for (const [name, v] of upstreamVars) {
       const t = st.tensors.get(`param.${name}`);
       if (t) v.assign(tf.tensor(t.data, t.shape));
@@ -425,6 +440,8 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
       step: String(step),
       log: JSON.stringify(log),
       before: before ? JSON.stringify(before) : "",
+      l2: String(l2Value),
+      l2Search: JSON.stringify(l2Search),
       seconds: String(secondsBefore + (performance.now() - started) / 1000),
     });
   };
@@ -474,7 +491,7 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
   const meanT = tf.tensor3d(featMean, [L, 1, D]);
   const invStdT = tf.tensor3d(featInvStd, [L, 1, D]);
 
-  const penalty = (): tf.Scalar => tf.mul(tf.sum(tf.square(head.weight)), o.l2) as tf.Scalar;
+  const penalty = (weight = l2Value): tf.Scalar => tf.mul(tf.sum(tf.square(head.weight)), weight) as tf.Scalar;
   const scoreHeldOut = (pooledOf: (s: Segment) => tf.Tensor3D): HeldOutScore => {
     const preds: number[][] = Array.from({ length: V }, () => []);
     const actual: number[][] = Array.from({ length: V }, () => []);
@@ -504,26 +521,57 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
     if (stage === 1) {
       const pooledStd = new Map(segments.map((s) => [s, tf.tidy(() => tf.mul(tf.sub(frozenPooled!.get(s)!, meanT), invStdT)) as tf.Tensor3D]));
       const vars = headVariables(head);
-      const trainRows = train.reduce((a, s) => a + s.rows, 0);
-      while (step < o.stage1Steps) {
-        const { value, grads } = tf.variableGrads(() => {
-          let sse: tf.Scalar = tf.scalar(0);
-          for (const seg of train) {
-            const pred = headPredict(head, pooledStd.get(seg)!, o.history, seg.rows);
-            sse = tf.add(sse, tf.sum(tf.square(tf.sub(pred, segTargets(seg))))) as tf.Scalar;
+      const sse = (segs: readonly Segment[]): tf.Scalar => {
+        let total: tf.Scalar = tf.scalar(0);
+        for (const seg of segs) {
+          const pred = headPredict(head, pooledStd.get(seg)!, o.history, seg.rows);
+          total = tf.add(total, tf.sum(tf.square(tf.sub(pred, segTargets(seg))))) as tf.Scalar;
+        }
+        return total;
+      };
+      /** Full-batch Adam on the head from zeros; reports each step when `report` is set. */
+      const fitHead = (segs: readonly Segment[], weight: number, report: boolean): number => {
+        for (const v of vars.values()) v.assign(tf.zerosLike(v));
+        const adam = report ? adam1 : new AdamW(0.9, 0.999, 1e-8, 0);
+        const rows = segs.reduce((a, s) => a + s.rows, 0);
+        let loss = NaN;
+        for (let k = 0; k < o.stage1Steps; k++) {
+          const { value, grads } = tf.variableGrads(() => tf.add(tf.div(sse(segs), rows * V), penalty(weight)) as tf.Scalar, [...vars.values()]);
+          const byName = new Map<string, tf.Tensor>();
+          for (const [name, v] of vars) byName.set(name, grads[v.name]);
+          adam.apply(vars, byName, o.stage1LearningRate, k + 1, 1);
+          loss = value.dataSync()[0];
+          tf.dispose([value, ...Object.values(grads)]);
+          if (report) {
+            step = k + 1;
+            progress.increment(1, { stage: 1, loss: loss.toFixed(4) });
+            options.onProgress?.({ stage: 1, step, steps: o.stage1Steps, loss });
+            if (step === o.stage1Steps || step % 50 === 0) log.push({ stage: 1, step, trainLoss: loss, seconds: secondsBefore + (performance.now() - started) / 1000 });
           }
-          return tf.add(tf.div(sse, trainRows * V), penalty()) as tf.Scalar;
-        }, [...vars.values()]);
-        const byName = new Map<string, tf.Tensor>();
-        for (const [name, v] of vars) byName.set(name, grads[v.name]);
-        adam1.apply(vars, byName, o.stage1LearningRate, step + 1, 1);
-        const loss = value.dataSync()[0];
-        tf.dispose([value, ...Object.values(grads)]);
-        step++;
-        progress.increment(1, { stage: 1, loss: loss.toFixed(4) });
-        options.onProgress?.({ stage: 1, step, steps: o.stage1Steps, loss });
-        if (step === o.stage1Steps || step % 50 === 0) log.push({ stage: 1, step, trainLoss: loss, seconds: secondsBefore + (performance.now() - started) / 1000 });
+        }
+        if (!report) adam.dispose();
+        return loss;
+      };
+      if (o.l2 === "auto") {
+        // Inner split: the last quarter of each run's training segments validates the penalty.
+        const inner: Segment[] = [];
+        const valid: Segment[] = [];
+        ds.runs.forEach((_, ri) => {
+          const segs = train.filter((s) => s.run === ri);
+          const cut = Math.max(1, Math.floor(segs.length * 0.75));
+          inner.push(...segs.slice(0, cut));
+          valid.push(...segs.slice(cut));
+        });
+        if (valid.length === 0) throw new UserError("refine: too few training segments to choose --l2 automatically; give a number");
+        const validRows = valid.reduce((a, s) => a + s.rows, 0);
+        l2Search = L2_GRID.map((weight) => {
+          fitHead(inner, weight, false);
+          const mse = tf.tidy(() => sse(valid).dataSync()[0]) / (validRows * V);
+          return { l2: weight, validationMse: mse };
+        });
+        l2Value = l2Search.reduce((best, c) => (c.validationMse < best.validationMse ? c : best)).l2;
       }
+      fitHead(train, l2Value, true);
       before = scoreHeldOut((s) => pooledStd.get(s)!);
       log.push({ stage: 1, step, trainLoss: log.at(-1)?.trainLoss ?? NaN, heldOut: before, seconds: secondsBefore + (performance.now() - started) / 1000 });
       for (const t of pooledStd.values()) t.dispose();
@@ -632,6 +680,8 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
         after: afterScore,
         targetNames: targets.names,
         layerWeights: Array.from(w),
+        l2: l2Value,
+        l2Search,
         trainRows: train.reduce((a, s) => a + s.rows, 0),
         heldOutRows: held.reduce((a, s) => a + s.rows, 0),
         seconds: secondsBefore + (performance.now() - started) / 1000,
@@ -694,7 +744,7 @@ function modelCard(options: RefineOptions, o: Record<string, unknown>, s: Refine
 
 Produced by \`superb refine\` (superb ${packageVersion()}), the method of Li et al. 2024: a neural-encoding
 head on the upstream's hidden states predicts BOLD from the audio of the last ${String(o.history)} TRs; the loss is MSE +
-${String(o.l2)} x ||W||^2 on the head. Stage 1 (${String(o.stage1Steps)} steps, lr ${String(o.stage1LearningRate)}) trains the head on the frozen upstream;
+${String(s.l2)} x ||W||^2 on the head${o.l2 === "auto" ? ` (chosen on an inner validation split from ${s.l2Search.map((c) => `${c.l2}: MSE ${c.validationMse.toFixed(4)}`).join(", ")})` : ""}. Stage 1 (${String(o.stage1Steps)} steps, lr ${String(o.stage1LearningRate)}) trains the head on the frozen upstream;
 stage 2 (${String(o.stage2Steps)} steps, lr ${String(o.stage2LearningRate)}, ${String(o.batchSegments)} segments of ${String(o.segmentRows)} rows per step) trains the
 upstream (${o.trainCnn ? "CNN included" : "CNN frozen"}) and the head together.
 

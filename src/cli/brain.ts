@@ -46,11 +46,11 @@ export function registerBrainCommands(program: Command): void {
     .requiredOption("-b, --brain <dataset>", "brain data set: alice, alice:10mm, a brain.json, or a folder with one")
     .requiredOption("-o, --out <dir>", "output folder (checkpoints while training; then a HuggingFace folder + model.onnx + model card)")
     .option("--history <n>", "TRs of audio before each predicted TR", positiveInteger, 6)
-    .option("--l2 <x>", "weight of the L2 penalty on the head, added to the MSE", nonNegativeNumber, 1)
+    .option("--l2 <x|auto>", "weight of the L2 penalty on the head, added to the MSE; auto: chosen on an inner validation split", (v: string) => (v === "auto" ? "auto" : nonNegativeNumber(v)), "auto")
     .option("--stage1-steps <n>", "head-only steps (upstream frozen)", integer, 300)
     .option("--stage2-steps <n>", "head + upstream steps", integer, 300)
     .option("--stage1-lr <x>", "stage-1 learning rate", positiveNumber, 1e-2)
-    .option("--stage2-lr <x>", "stage-2 learning rate", positiveNumber, 5e-5)
+    .option("--stage2-lr <x>", "stage-2 learning rate", positiveNumber, 1e-5)
     .option("--segment-rows <n>", "target TRs per forward pass", positiveInteger, 8)
     .option("--batch-segments <n>", "segments per stage-2 step", positiveInteger, 2)
     .option("--held-out <x>", "fraction of each run (its end) held out to measure r", positiveNumber, 0.2)
@@ -59,7 +59,7 @@ export function registerBrainCommands(program: Command): void {
     .option("-s, --seed <n>", "seed", integer, 0)
     .option("--cache-dir <dir>", "stimulus cache", defaultCacheDir())
     .option("--no-progress", "no progress bar even on a terminal")
-    .action(async (opts: { upstream: string; brain: string; out: string; history: number; l2: number; stage1Steps: number; stage2Steps: number; stage1Lr: number; stage2Lr: number; segmentRows: number; batchSegments: number; heldOut: number; trainCnn?: boolean; targets: "mean" | "subjects"; seed: number; cacheDir: string; progress: boolean }) => {
+    .action(async (opts: { upstream: string; brain: string; out: string; history: number; l2: number | "auto"; stage1Steps: number; stage2Steps: number; stage1Lr: number; stage2Lr: number; segmentRows: number; batchSegments: number; heldOut: number; trainCnn?: boolean; targets: "mean" | "subjects"; seed: number; cacheDir: string; progress: boolean }) => {
       const upstreamDir = resolveWav2Vec2Folder(opts.upstream);
       const dataset = await loadBrainDataset(opts.brain, { cacheDir: opts.cacheDir, onNotice: info, progress: opts.progress ? undefined : false });
       const s = await refineUpstream({
