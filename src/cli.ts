@@ -16,6 +16,7 @@ import { extractToNpy } from "./extract.js";
 import * as fs from "node:fs";
 import { PRESET_NAMES, parseWav2Vec2Config, presetConfig, type PresetName } from "./wav2vec2/config.js";
 import { corpusPretrainData, pretrainWav2Vec2, wavFolderPretrainData } from "./wav2vec2/pretrain.js";
+import { writePretrainModelCard } from "./wav2vec2/model-card.js";
 import { parseComparePairs, registerAnalyzeCommands } from "./cli/analyze.js";
 import { registerBrainCommands } from "./cli/brain.js";
 import { registerBrainDataCommands } from "./cli/brain-data.js";
@@ -126,6 +127,7 @@ export function buildProgram(): Command {
         ? wavFolderPretrainData(opts.data, info)
         : corpusPretrainData(await ensureCorpus({ profile: opts.profile, seed: opts.corpusSeed, cacheDir: opts.cacheDir }));
       const summary = await pretrainWav2Vec2({ config, data, outDir: opts.out, steps: opts.steps, batchSize: opts.batchSize, learningRate: opts.learningRate, seed: opts.seed, progress: opts.progress ? undefined : false });
+      if (summary.completed) writePretrainModelCard(summary.outDir, `superb ${process.argv.slice(2).join(" ")}`);
       const last = summary.last;
       info(`${summary.completed ? "done" : "stopped"} at step ${summary.step}/${summary.steps} (resumed from ${summary.resumedFromStep}) in ${summary.seconds.toFixed(0)} s, ${summary.audioPerSecond.toFixed(2)} s of audio/s, peak ${summary.peakRssMB.toFixed(0)} MB` +
         (last ? `; loss ${last.loss.toFixed(3)}, contrastive accuracy ${(100 * last.accuracy).toFixed(1)} %, perplexity ${last.perplexity.toFixed(1)}` : ""));

@@ -9,6 +9,7 @@ import { mulberry32 } from "../src/random.js";
 import { parseWav2Vec2Config, presetConfig, type Wav2Vec2Config } from "../src/wav2vec2/config.js";
 import { computeMaskIndices, maskedIndices, numMaskedSpans, sampleNegatives } from "../src/wav2vec2/masking.js";
 import { countParams, initParams, paramSpecs } from "../src/wav2vec2/params.js";
+import { writePretrainModelCard } from "../src/wav2vec2/model-card.js";
 import { CHECKPOINT_FILE, epochBatches, learningRateAt, pretrainWav2Vec2, type PretrainProgress } from "../src/wav2vec2/pretrain.js";
 import { candidateWeights, combineLosses, contrastiveLoss, diversityLoss, featurePenalty } from "../src/wav2vec2/pretrain-losses.js";
 import { codevectorPerplexity, gumbelQuantize, gumbelTemperature, sampleGumbelNoise, temperatureDecayFor } from "../src/wav2vec2/quantizer.js";
@@ -376,6 +377,11 @@ describe("pretrainWav2Vec2", () => {
     expect(log.entries.map((e) => e.step)).toEqual([10, 20, 30]);
     expect(log.entries[2].temperature).toBe(0.5);
     expect(fs.existsSync(path.join(out, CHECKPOINT_FILE))).toBe(false);
+    // The model card is written from the folder's own config and log.
+    const card = fs.readFileSync(writePretrainModelCard(out, "superb pretrain --config tiny --out x --steps 30"), "utf8");
+    expect(card).toContain("    superb pretrain --config tiny --out x --steps 30");
+    expect(card).toContain("| seed | 5 |");
+    for (const e of log.entries) expect(card).toContain(`| ${e.step} | `);
   });
 
   it("writes an HF folder whose tensors are exactly paramSpecs(config, {pretraining: true})", async () => {
