@@ -119,9 +119,9 @@ describe("loadUpstreamParams", () => {
   });
 
   it("refuses upstreams without parameters and unknown names in one line", () => {
-    expect(() => loadUpstreamParams("fbank")).toThrow("fbank has no parameters to compare");
+    expect(() => loadUpstreamParams("fbank")).toThrow('upstream "fbank" has no stored wav2vec 2.0 weights');
     expect(() => loadUpstreamParams("mfcc")).toThrow(UserError);
-    expect(() => loadUpstreamParams("onnx:/x.onnx")).toThrow("no parameters to compare");
+    expect(() => loadUpstreamParams("onnx:/x.onnx")).toThrow("an ONNX graph has no trainable weights here");
     expect(() => loadUpstreamParams("no-such-upstream")).toThrow('unknown upstream "no-such-upstream"');
     expect(() => loadUpstreamParams(`hf:${path.join(tmp, "missing")}`)).toThrow("no such folder");
   });

@@ -13,15 +13,12 @@
  *   pre-training heads (quantizer, project_q, project_hid) are left out: they do not affect the
  *   hidden states a downstream sees.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import Table from "cli-table3";
 import { UserError } from "../errors.js";
-import { packageRoot } from "../package-info.js";
 import { combineSvgs, heatmapSvg } from "../plot/svg.js";
 import type { Wav2Vec2Config } from "../wav2vec2/config.js";
 import { loadHfFolder } from "../wav2vec2/hf-io.js";
+import { resolveWav2Vec2Folder } from "../wav2vec2/shipped.js";
 import { numElements, paramSpecs, weightNormWeight, type ParamGroup, type ParamMap, type ParamTensor } from "../wav2vec2/params.js";
 import type { AnalysisFormat } from "./layers.js";
 
@@ -302,11 +299,6 @@ export function checkSameArchitecture(a: Wav2Vec2Config, b: Wav2Vec2Config, name
 }
 
 /** Registered upstreams that are not wav2vec2 models (fbank, mfcc, ...), found like src/registry.ts does. */
-function isParameterlessUpstream(name: string): boolean {
-  const dir = fileURLToPath(new URL("../../upstreams/", import.meta.url));
-  return (fs.existsSync(path.join(dir, `${name}.ts`)) || fs.existsSync(path.join(dir, `${name}.js`)));
-}
-
 export interface UpstreamParams {
   config: Wav2Vec2Config;
   params: ParamMap;
@@ -320,28 +312,7 @@ export interface UpstreamParams {
  * parameters (fbank, mfcc, onnx:<file>, wav2vec2-base's run-time random init) are refused.
  */
 export function loadUpstreamParams(spec: string): UpstreamParams {
-  const load = (dir: string): UpstreamParams => {
-    const { config, params } = loadHfFolder(dir);
-    return { config, params, source: dir };
-  };
-  if (spec.startsWith("hf:")) {
-    const dir = spec.slice(3);
-    if (!dir) throw new UserError('hf: needs a folder: hf:<dir> (config.json + model.safetensors)');
-    return load(dir);
-  }
-  if (spec.startsWith("onnx:")) throw new UserError(`${spec}: ONNX upstreams have no parameters to compare here; give HuggingFace folders`);
-  // A bare name is a shipped upstream first; a local folder of the same name needs "./name".
-  if (/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(spec)) {
-    const shipped = path.join(packageRoot(), "upstreams", spec);
-    if (fs.existsSync(shipped) && fs.statSync(shipped).isDirectory()) {
-      if (!fs.existsSync(path.join(shipped, "model.safetensors"))) throw new UserError(`upstream "${spec}" has no weights in ${shipped} yet (no model.safetensors)`);
-      return load(shipped);
-    }
-    if (isParameterlessUpstream(spec)) {
-      if (spec === "wav2vec2-base") throw new UserError("wav2vec2-base has no parameters to compare (random weights drawn at run time); give a HuggingFace folder or hf:<dir>");
-      throw new UserError(`${spec} has no parameters to compare (not a wav2vec2 model)`);
-    }
-  }
-  if (fs.existsSync(spec)) return load(spec);
-  throw new UserError(`unknown upstream "${spec}": not a folder, hf:<dir>, or a shipped upstream in upstreams/<name>/`);
+  const dir = resolveWav2Vec2Folder(spec);
+  const { config, params } = loadHfFolder(dir);
+  return { config, params, source: dir };
 }
