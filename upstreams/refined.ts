@@ -8,5 +8,5 @@ import { shippedUpstream } from "../src/wav2vec2/shipped.js";
 export const upstream = shippedUpstream(
   "refined",
   "base refined on the Alice fMRI recordings (Li et al. 2024 two-stage encoding objective; shipped)",
-  "superb refine --upstream base --brain alice --out upstreams/refined",
+  "superb refine --upstream base --brain alice --out upstreams/refined --stage1-steps 200 --stage2-steps 60",
 );

@@ -48,6 +48,8 @@ export interface RefineOptions {
   upstreamDir: string;
   /** Name recorded in the model card (e.g. "base"). */
   upstreamName?: string;
+  /** The command line that started the run, for the model card. */
+  command?: string;
   dataset: BrainDataset;
   outDir: string;
   /** TRs of audio history per prediction (default 6, Li et al.'s n). */
@@ -747,7 +749,9 @@ head on the upstream's hidden states predicts BOLD from the audio of the last ${
 ${String(s.l2)} x ||W||^2 on the head${o.l2 === "auto" ? ` (chosen on an inner validation split from ${s.l2Search.map((c) => `${c.l2}: MSE ${c.validationMse.toFixed(4)}`).join(", ")})` : ""}. Stage 1 (${String(o.stage1Steps)} steps, lr ${String(o.stage1LearningRate)}) trains the head on the frozen upstream;
 stage 2 (${String(o.stage2Steps)} steps, lr ${String(o.stage2LearningRate)}, ${String(o.batchSegments)} segments of ${String(o.segmentRows)} rows per step) trains the
 upstream (${o.trainCnn ? "CNN included" : "CNN frozen"}) and the head together.
-
+${options.command ? `
+    ${options.command}
+` : ""}
 | | |
 |---|---|
 | data set | ${ds.name} (hash ${ds.hash}); ${ds.runs.length} run(s), ${ds.runs.map((r) => r.subjects.length).join("+")} subjects, TR ${ds.runs[0]?.tr} s |

@@ -63,7 +63,7 @@ export function registerBrainCommands(program: Command): void {
       const upstreamDir = resolveWav2Vec2Folder(opts.upstream);
       const dataset = await loadBrainDataset(opts.brain, { cacheDir: opts.cacheDir, onNotice: info, progress: opts.progress ? undefined : false });
       const s = await refineUpstream({
-        upstreamDir, upstreamName: opts.upstream, dataset, outDir: opts.out, history: opts.history, l2: opts.l2,
+        upstreamDir, upstreamName: opts.upstream, command: `superb ${process.argv.slice(2).join(" ")}`, dataset, outDir: opts.out, history: opts.history, l2: opts.l2,
         stage1Steps: opts.stage1Steps, stage2Steps: opts.stage2Steps, stage1LearningRate: opts.stage1Lr, stage2LearningRate: opts.stage2Lr,
         segmentRows: opts.segmentRows, batchSegments: opts.batchSegments, heldOutFraction: opts.heldOut, trainCnn: opts.trainCnn === true,
         targets: opts.targets, seed: opts.seed, progress: opts.progress ? undefined : false,
