@@ -40,6 +40,17 @@ describe("superb brain commands end to end", () => {
     expect(b.stderr).toContain("no such file or folder");
   });
 
+  it("runs a SUPERB task on the shipped refined upstream", async () => {
+    const results = path.join(root, "results");
+    const r = await superb(["run", "--upstream", "refined", "--task", "asv", "--profile", "quick", "--steps", "20", "--results-dir", results, "--no-progress"]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(fs.readFileSync(path.join(results, "refined", "asv.json"), "utf8")) as { metric: string; value: number; layerWeights: number[] };
+    expect(res.metric).toBe("eer");
+    expect(res.value).toBeGreaterThanOrEqual(0);
+    expect(res.value).toBeLessThanOrEqual(100);
+    expect(res.layerWeights).toHaveLength(5);
+  });
+
   it("analyzes layer weights and compares upstreams on the leaderboard", async () => {
     const a = await superb(["analyze", "layers", "--upstreams", "base,refined", "--results-dir", FIXTURES, "--svg", path.join(root, "layers.svg")]);
     expect(a.code, a.stderr).toBe(0);
