@@ -73,8 +73,8 @@ const PRESETS: Record<PresetName, Wav2Vec2Config> = {
   // facebook/wav2vec2-base (95M parameters). Its config.json sets mask_time_prob 0.05; the paper's
   // pre-training used 0.065, which callers can override.
   "wav2vec2-base": { ...HF_DEFAULTS },
-  // The shipped `base` upstream (upstreams/base/MODEL_CARD.md): 2.1 M parameters with the
-  // pre-training heads. The CNN keeps wav2vec 2.0's geometry (7 convs, 20 ms hop) but narrows the
+  // The shipped `base` upstream (upstreams/base/MODEL_CARD.md): 2.11 M parameters (2.20 M with
+  // the pre-training heads). The CNN keeps wav2vec 2.0's geometry (7 convs, 20 ms hop) but narrows the
   // early, high-frame-rate layers, where almost all of a full-width CNN's cost is (as SEW's compact
   // feature extractor does); the transformer is 4 x 192 with 4 heads. Sized so that its
   // pre-training fits 45 minutes on 2 cores.
