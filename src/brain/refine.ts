@@ -36,6 +36,7 @@ import { AdamW } from "../wav2vec2/adamw.js";
 import { frameHop, numFrames, receptiveField, type Wav2Vec2Config } from "../wav2vec2/config.js";
 import { loadHfFolder } from "../wav2vec2/hf-io.js";
 import { zeroMeanUnitVarianceInPlace } from "../wav2vec2/normalize.js";
+import { wav2vec2Identity } from "../wav2vec2/upstream.js";
 import { buildOnnxModel } from "../wav2vec2/onnx-export.js";
 import { paramSpecs, type ParamMap, type ParamTensor } from "../wav2vec2/params.js";
 import { writeWav2Vec2Folder } from "../wav2vec2/pretrain.js";
@@ -309,16 +310,6 @@ function runDescriptor(opts: { l2: number | "auto" } & Required<Pick<RefineOptio
   return createHash("sha256").update(JSON.stringify({ ...opts, upstreamHash, dataHash, format: CHECKPOINT_FORMAT })).digest("hex").slice(0, 16);
 }
 
-function hashParams(params: ReadonlyMap<string, ParamTensor>): string {
-  const h = createHash("sha256");
-  for (const name of [...params.keys()].sort()) {
-    const p = params.get(name)!;
-    h.update(`${name}[${p.shape.join(",")}]`);
-    h.update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
-  }
-  return h.digest("hex").slice(0, 16);
-}
-
 /** Runs (or resumes) both stages and writes the refined upstream folder. */
 export async function refineUpstream(options: RefineOptions): Promise<RefineSummary> {
   await initTensorBackend();
@@ -359,7 +350,8 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
   const V = targets.names.length;
   const D = c.hidden_size;
   const L = c.num_hidden_layers + 1;
-  const descriptor = runDescriptor(o, hashParams(folder.params), ds.hash);
+  // The upstream is keyed by the same config + weights hash that keys its feature cache.
+  const descriptor = runDescriptor(o, wav2vec2Identity("refine", c, folder.params), ds.hash);
 
   fs.mkdirSync(options.outDir, { recursive: true });
   const ckptFile = path.join(options.outDir, REFINE_CHECKPOINT_FILE);
