@@ -10,7 +10,7 @@ import { UserError } from "../errors.js";
 import { readNpy, writeNpy } from "../npy.js";
 import { packageVersion } from "../package-info.js";
 import { startProgress } from "../progress.js";
-import { createUpstream } from "../registry.js";
+import { createUpstream, findUpstream } from "../registry.js";
 import { SAMPLE_RATE } from "../upstream.js";
 import { loadBrainDataset } from "./dataset.js";
 import { extractLongHiddenStates, layerRegressors, type LongHiddenStates, type Regressors } from "./features.js";
@@ -92,6 +92,8 @@ async function runHiddenStates(upstreamSpec: string, ds: BrainDataset, cacheDir:
  */
 export async function runBrainScore(opts: BrainScoreRunOptions): Promise<BrainScoreReport> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  // An unknown upstream name fails before any data is loaded or synthesised.
+  await findUpstream(opts.upstream);
   const t0 = performance.now();
   const ds = typeof opts.brain === "string" ? await loadBrainDataset(opts.brain, { cacheDir, onNotice: opts.onNotice, progress: opts.progress }) : opts.brain;
   const loadSeconds = (performance.now() - t0) / 1000;
