@@ -99,31 +99,33 @@ export class Tdnn {
   }
 }
 
-/** A mask [B, T, 1] with 1 on valid frames. */
-export function frameMask(lengths: readonly number[], T: number): tf.Tensor3D {
+/** Per-utterance averaging weights [B, 1, T]: 1/length on valid frames, 0 on padding. */
+function meanWeights(lengths: readonly number[], T: number): tf.Tensor3D {
   const data = new Float32Array(lengths.length * T);
-  lengths.forEach((len, b) => data.fill(1, b * T, b * T + Math.min(len, T)));
-  return tf.tensor3d(data, [lengths.length, T, 1]);
+  lengths.forEach((len, b) => {
+    const n = Math.max(1, Math.min(len, T));
+    data.fill(1 / n, b * T, b * T + Math.min(len, T));
+  });
+  return tf.tensor3d(data, [lengths.length, 1, T]);
 }
 
-/** Mean over valid frames: [B, T, D] -> [B, D]. */
+/**
+ * Mean over valid frames: [B, T, D] -> [B, D]. A batched matmul with the averaging weights: on
+ * the wasm backend a sum over the middle axis costs a transpose of the whole batch, and its
+ * gradient a full tensor of ones.
+ */
 export function maskedMean(x: tf.Tensor3D, lengths: readonly number[]): tf.Tensor2D {
-  return tf.tidy(() => {
-    const mask = frameMask(lengths, x.shape[1]);
-    const counts = tf.tensor2d(lengths.map((l) => Math.max(1, Math.min(l, x.shape[1]))), [lengths.length, 1]);
-    return tf.div(tf.sum(tf.mul(x, mask), 1), counts) as tf.Tensor2D;
-  });
+  return tf.tidy(() => tf.matMul(meanWeights(lengths, x.shape[1]), x).squeeze([1]) as tf.Tensor2D);
 }
 
 /** x-vector statistics pooling: concat(mean, std) over valid frames: [B, T, D] -> [B, 2D]. */
 export function maskedMeanStd(x: tf.Tensor3D, lengths: readonly number[]): tf.Tensor2D {
   return tf.tidy(() => {
-    const mask = frameMask(lengths, x.shape[1]);
-    const counts = tf.tensor2d(lengths.map((l) => Math.max(1, Math.min(l, x.shape[1]))), [lengths.length, 1]);
-    const mean = tf.div(tf.sum(tf.mul(x, mask), 1), counts);
-    const centred = tf.mul(tf.sub(x, mean.expandDims(1)), mask);
-    const variance = tf.div(tf.sum(tf.square(centred), 1), counts);
-    return tf.concat([mean, tf.sqrt(tf.add(variance, 1e-5))], 1) as tf.Tensor2D;
+    // Padding frames have weight 0, so they drop out of both moments without a mask.
+    const weights = meanWeights(lengths, x.shape[1]);
+    const mean = tf.matMul(weights, x);
+    const variance = tf.matMul(weights, tf.square(tf.sub(x, mean)));
+    return tf.concat([mean.squeeze([1]), tf.sqrt(tf.add(variance.squeeze([1]), 1e-5))], 1) as tf.Tensor2D;
   });
 }
 

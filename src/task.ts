@@ -70,6 +70,11 @@ export interface TaskDefinition<P = unknown> {
    * all-blank plateau sooner when it starts on short utterances.
    */
   readonly sortagrad?: boolean;
+  /**
+   * Train on batches of similar length (after any sortagrad epoch). For heads whose cost grows
+   * with padded frames (CTC, TDNN); pooling heads gain nothing from it.
+   */
+  readonly bucketByLength?: boolean;
   /** Relative cost of one training step, used only to start the longest tasks first. */
   readonly costPerStep?: number;
   /** The utterances this task trains, selects and tests on. */

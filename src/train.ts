@@ -77,19 +77,42 @@ export function loadStackedBatch(utts: Utterance[], stores: Record<Split, Featur
   return { stacked: tf.tensor4d(data, [utts.length, L, T, D]), lengths };
 }
 
+/** Batches per bucketing pool: enough that sorted neighbours have similar lengths, few enough to keep batches varied. */
+const BUCKET_POOL_BATCHES = 8;
+
 /**
  * The training utterances of step s: a deterministic function of (seed, s), so a resumed run sees
  * the same batches. With `sortedFirstEpoch` (the utterances given shortest-first) epoch 0 keeps
- * that order.
+ * that order. With `lengthOf`, later epochs are bucketed as s3prl's and fairseq's samplers do:
+ * the shuffled epoch is cut into pools of a few batches, each pool sorted by length and cut into
+ * batches, and the batches shuffled, so a batch pads to a length close to its own (random batches
+ * of this corpus pad 1.5x, i.e. a third of a sequence head's work is on padding).
  */
-function batchForStep(train: Utterance[], batchSize: number, seed: number, step: number, sortedFirstEpoch: boolean): Utterance[] {
+export function batchForStep(
+  train: readonly Utterance[],
+  batchSize: number,
+  seed: number,
+  step: number,
+  sortedFirstEpoch: boolean,
+  lengthOf?: (u: Utterance) => number,
+): Utterance[] {
   const perEpoch = Math.max(1, Math.floor(train.length / batchSize));
   const epoch = Math.floor(step / perEpoch);
-  const order = sortedFirstEpoch && epoch === 0 ? train.map((_, i) => i) : seededShuffle(train.length, seed * 7919 + epoch);
-  const start = (step % perEpoch) * batchSize;
-  const out: Utterance[] = [];
-  for (let i = 0; i < Math.min(batchSize, train.length); i++) out.push(train[order[(start + i) % train.length]]);
-  return out;
+  const within = step % perEpoch;
+  const size = Math.min(batchSize, train.length);
+  if (sortedFirstEpoch && epoch === 0) return Array.from({ length: size }, (_, i) => train[(within * batchSize + i) % train.length]);
+  const order = seededShuffle(train.length, seed * 7919 + epoch);
+  if (!lengthOf || perEpoch < 2) return Array.from({ length: size }, (_, i) => train[order[(within * batchSize + i) % train.length]]);
+  // Only the perEpoch * batchSize utterances this epoch uses are bucketed (the rest wait for a later shuffle).
+  const used = order.slice(0, perEpoch * batchSize);
+  const pool = batchSize * BUCKET_POOL_BATCHES;
+  const batches: number[][] = [];
+  for (let p = 0; p < used.length; p += pool) {
+    const sorted = used.slice(p, p + pool).sort((x, y) => lengthOf(train[x]) - lengthOf(train[y]) || x - y);
+    for (let i = 0; i < sorted.length; i += batchSize) batches.push(sorted.slice(i, i + batchSize));
+  }
+  const batchOrder = seededShuffle(batches.length, seed * 7919 + epoch + 104729);
+  return batches[batchOrder[within]].map((i) => train[i]);
 }
 
 async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>, featurizer: WeightedLayerSum, utts: Utterance[], stores: Record<Split, FeatureStore>, norm: Normaliser, batchSize: number): Promise<Map<string, P>> {
@@ -149,6 +172,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   const trainUtterances = task.sortagrad
     ? [...splits.train].sort((a, b) => stores[a.split].numFrames(a.id) - stores[b.split].numFrames(b.id) || (a.id < b.id ? -1 : 1))
     : splits.train;
+  const lengthOf = task.bucketByLength ? (u: Utterance) => stores[u.split].numFrames(u.id) : undefined;
   const trainStart = performance.now();
   const bar = startProgress({ label: `training ${task.name}`, total: options.steps, unit: "steps", enabled: opts.progress });
   bar.increment(step);
@@ -166,7 +190,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   };
   try {
     while (step < options.steps) {
-      const utts = batchForStep(trainUtterances, options.batchSize, opts.seed, step, task.sortagrad === true);
+      const utts = batchForStep(trainUtterances, options.batchSize, opts.seed, step, task.sortagrad === true, lengthOf);
       const { stacked, lengths } = loadStackedBatch(utts, stores, norm);
       const lossTensor = optimizer.minimize(() => {
         const features = featurizer.apply(stacked);

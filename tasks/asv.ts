@@ -16,6 +16,7 @@ export const task: TaskDefinition<Float32Array> = {
   name: "asv",
   description: "speaker verification: x-vector + AM-softmax, cosine scoring of unseen-speaker trials, EER (%)",
   metric: { name: "eer", higherIsBetter: false },
+  bucketByLength: true,
   costPerStep: 2,
   defaults: {
     quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },

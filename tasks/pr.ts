@@ -11,6 +11,7 @@ export const task: TaskDefinition<number[]> = {
   description: "phoneme recognition: linear CTC head, PER (%)",
   metric: { name: "per", higherIsBetter: false },
   sortagrad: true,
+  bucketByLength: true,
   defaults: {
     quick: { learningRate: 2e-3, steps: 150, batchSize: 16, evalEvery: 75 },
     full: { learningRate: 2e-3, steps: 1000, batchSize: 16, evalEvery: 250 },

@@ -4,7 +4,8 @@ import { initTensorBackend } from "../src/backend.js";
 import { WeightedLayerSum } from "../src/featurizer.js";
 import { ctcLoss, amSoftmaxLoss } from "../src/losses.js";
 import { ctcLossAndGradient } from "../src/ctc.js";
-import { BiLstm, ParameterSet, Tdnn, maskedMeanStd, stackFrames } from "../src/nn.js";
+import { BiLstm, Linear, ParameterSet, Tdnn, maskedMean, maskedMeanStd, stackFrames } from "../src/nn.js";
+import { MeanPoolLinearHead } from "../downstreams/mean-pool-linear.js";
 
 beforeAll(async () => {
   await initTensorBackend();
@@ -45,6 +46,32 @@ describe("layers", () => {
     expect(out[1]).toBeCloseTo(1, 4);
     expect(out[2]).toBeCloseTo(2, 5);
     expect(out[3]).toBeCloseTo(Math.sqrt(1e-5), 4);
+  });
+
+  it("mean pooling ignores padded frames", () => {
+    // utt 0 uses frames [1, 10], [3, 30]; utt 1 all three of [2, 0], [4, 0], [9, 3]
+    const x = tf.tensor3d([1, 10, 3, 30, 100, 100, 2, 0, 4, 0, 9, 3], [2, 3, 2]);
+    const out = Array.from(maskedMean(x, [2, 3]).dataSync());
+    [2, 20, 5, 1].forEach((v, i) => expect(out[i]).toBeCloseTo(v, 5));
+  });
+
+  it("the mean-pool head equals projecting every frame and then pooling", () => {
+    const params = new ParameterSet(3);
+    const head = new MeanPoolLinearHead(params, 4, 3, 5);
+    const x = tf.randomNormal([2, 6, 4], 0, 1, "float32", 7) as tf.Tensor3D;
+    const lengths = [6, 4];
+    const reference = new ParameterSet(3);
+    const proj = new Linear(reference, "head.proj", 4, 5);
+    const out = new Linear(reference, "head.out", 5, 3);
+    // Same seed and creation order -> the same initial weights as the head's own layers.
+    const frameWise = lengths.map((len, b) => {
+      const frames = proj.apply(x.slice([b, 0, 0], [1, len, 4]).reshape([len, 4]));
+      return out.apply(frames.mean(0, true));
+    });
+    const expected = tf.concat(frameWise, 0).dataSync();
+    const got = head.forward(x, lengths).dataSync();
+    expect(got.length).toBe(6);
+    got.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
   });
 
   it("stacks frames with zero padding", () => {
