@@ -174,13 +174,13 @@ function weightRows(x: LayerWeightAnalysis, t: TaskLayerWeights): { head: string
   return { head, rows };
 }
 
-function markdownTable(head: string[], rows: string[][]): string {
+export function markdownTable(head: string[], rows: string[][]): string {
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) lines.push(`| ${r.join(" | ")} |`);
   return lines.join("\n");
 }
 
-function textTable(head: string[], rows: string[][]): string {
+export function textTable(head: string[], rows: string[][]): string {
   const table = new Table({ head, style: { head: [], border: [] } });
   for (const r of rows) table.push(r);
   return table.toString();

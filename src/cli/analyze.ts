@@ -10,7 +10,11 @@ import { oneLine, UserError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { analyzeLayerWeights, formatLayerAnalysis, layerAnalysisSvg, type AnalysisFormat } from "../analyze/layers.js";
 import { analyzeParamChange, checkSameArchitecture, formatParamAnalysis, loadUpstreamParams, paramChangeHeatmapSvg } from "../analyze/params.js";
+import { PROBE_LABELS, formatProbeAnalysis, probeUpstreamLayers, type ProbeLabel } from "../analyze/probe.js";
+import { defaultCacheDir } from "../corpus/generate.js";
+import { DEFAULT_CORPUS_SEED } from "../run.js";
 import { readResults } from "../results.js";
+import { integer, oneOf } from "./options.js";
 
 const FORMATS: readonly AnalysisFormat[] = ["table", "markdown", "json"];
 
@@ -61,7 +65,9 @@ function writeSvg(file: string, svg: string): void {
 }
 
 export function registerAnalyzeCommands(program: Command): void {
-  const analyze = program.command("analyze").description("compare two upstreams: featurizer layer weights (from results) or parameter change (from weights)");
+  const analyze = program
+    .command("analyze")
+    .description("compare two upstreams (featurizer layer weights from results, parameter change from weights), or probe one upstream's layers");
 
   analyze
     .command("layers")
@@ -78,6 +84,22 @@ export function registerAnalyzeCommands(program: Command): void {
       const analysis = analyzeLayerWeights(results, opts.upstreams, opts.tasks);
       if (opts.svg) writeSvg(opts.svg, layerAnalysisSvg(analysis));
       process.stdout.write(`${formatLayerAnalysis(analysis, format)}\n`);
+    });
+
+  analyze
+    .command("probe")
+    .description("per layer, accuracy of a ridge classifier on utterance mean + std features: how much speaker or intent information a layer carries")
+    .requiredOption("-u, --upstream <name>", "upstream name (see `superb list`)")
+    .option("-l, --label <label>", "speaker (SID's seen speakers) or intent (IC's action/object/location triples)", oneOf(PROBE_LABELS), "speaker" as ProbeLabel)
+    .option("-p, --profile <profile>", "embedded corpus profile: quick or full", "full")
+    .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
+    .option("--cache-dir <dir>", "corpus and feature cache", defaultCacheDir())
+    .option("-f, --format <format>", "table, markdown or json", "table")
+    .option("--no-progress", "no progress bars even on a terminal")
+    .action(async (opts: { upstream: string; label: ProbeLabel; profile: string; corpusSeed: number; cacheDir: string; format: string; progress: boolean }) => {
+      const format = checkFormat(opts.format);
+      const analysis = await probeUpstreamLayers({ upstream: opts.upstream, label: opts.label, profile: opts.profile, corpusSeed: opts.corpusSeed, cacheDir: opts.cacheDir, progress: opts.progress });
+      process.stdout.write(`${formatProbeAnalysis(analysis, format)}\n`);
     });
 
   analyze
