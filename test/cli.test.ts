@@ -86,4 +86,14 @@ describe("superb run end to end", () => {
     expect(board.stdout).toMatch(/\| upstream \| PR PER ↓ \| ASR WER ↓ \| IC ACCURACY ↑ \| SID ACCURACY ↑ \| ASV EER ↓ \|/);
     expect(board.stdout).toMatch(/\| fbank \|/);
   }, 600_000);
+
+  it("probes the speaker information of fbank's layer, well above chance", async () => {
+    // Reuses the quick corpus and fbank features the run above cached.
+    const r = await superb(["analyze", "probe", "--upstream", "fbank", "--profile", "quick", "--format", "json", "--no-progress"]);
+    expect(r.code).toBe(0);
+    const probe = JSON.parse(r.stdout) as { label: string; numClasses: number; layers: { layer: number; testAccuracy: number; alpha: number }[] };
+    expect(probe.label).toBe("speaker");
+    expect(probe.layers.map((l) => l.layer)).toEqual([0]);
+    expect(probe.layers[0].testAccuracy).toBeGreaterThan(300 / probe.numClasses);
+  }, 300_000);
 });
