@@ -237,3 +237,17 @@ function readPartial(file: string, key: string): PartialState | undefined {
     return undefined;
   }
 }
+
+/** The cached features of train, dev and test (extracting what is missing), with the seconds each extraction took. */
+export async function ensureSplitFeatures(
+  opts: Omit<EnsureFeaturesOptions, "split">,
+): Promise<{ stores: Record<Split, FeatureStore>; extracted: Partial<Record<Split, number>> }> {
+  const stores = {} as Record<Split, FeatureStore>;
+  const extracted: Partial<Record<Split, number>> = {};
+  for (const split of ["train", "dev", "test"] as const) {
+    const r = await ensureFeatures({ ...opts, split });
+    stores[split] = r.store;
+    if (r.extracted) extracted[split] = r.seconds;
+  }
+  return { stores, extracted };
+}

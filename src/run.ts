@@ -8,7 +8,7 @@ import { initTensorBackend } from "./backend.js";
 import { defaultCacheDir, ensureCorpus } from "./corpus/generate.js";
 import type { Split } from "./corpus/types.js";
 import { UserError } from "./errors.js";
-import { ensureFeatures, type FeatureStore } from "./feature-cache.js";
+import { ensureSplitFeatures } from "./feature-cache.js";
 import { gitCommit, packageVersion } from "./package-info.js";
 import { startProgress } from "./progress.js";
 import { createUpstream, resolveTasks } from "./registry.js";
@@ -68,13 +68,11 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
 
     const notices = new Set<string>();
     const loadAudio = (file: string) => loadAudio16k(file, { onNotice: (m) => notices.add(m) });
+    const { stores, extracted } = await ensureSplitFeatures({ upstream, corpus, cacheDir, loadAudio, progress: options.progress });
     let extractSeconds = 0;
-    const stores = {} as Record<Split, FeatureStore>;
-    for (const split of ["train", "dev", "test"] as const) {
-      const r = await ensureFeatures({ upstream, corpus, split, cacheDir, loadAudio, progress: options.progress });
-      stores[split] = r.store;
-      extractSeconds += r.seconds;
-      if (r.extracted) log(`extracted ${upstream.name} features of ${split} in ${r.seconds.toFixed(1)} s`);
+    for (const [split, seconds] of Object.entries(extracted)) {
+      extractSeconds += seconds;
+      log(`extracted ${upstream.name} features of ${split} in ${seconds.toFixed(1)} s`);
     }
     for (const n of notices) log(n);
 

@@ -10,10 +10,11 @@
 import { loadAudio16k } from "../audio.js";
 import { ensureCorpus } from "../corpus/generate.js";
 import type { Corpus, Split, Utterance } from "../corpus/types.js";
-import { ensureFeatures, type FeatureStore } from "../feature-cache.js";
+import { ensureSplitFeatures } from "../feature-cache.js";
 import { findTask, createUpstream } from "../registry.js";
 import { UserError } from "../errors.js";
 import { logspace, ridgeSvdPath } from "../brain/ridge.js";
+import { zscoreColumns } from "../brain/stats.js";
 import { markdownTable, textTable, type AnalysisFormat } from "./layers.js";
 
 export type ProbeLabel = "speaker" | "intent";
@@ -65,19 +66,14 @@ export function ridgeClassifierProbe(train: ProbeSet, dev: ProbeSet, test: Probe
   const n = train.x.length;
   if (n === 0 || dev.x.length === 0 || test.x.length === 0) throw new UserError("linear probe: a split has no utterances");
   const p = train.x[0].length;
-  const mean = new Float64Array(p);
-  const sd = new Float64Array(p);
-  for (const v of train.x) for (let j = 0; j < p; j++) mean[j] += v[j] / n;
-  for (const v of train.x) for (let j = 0; j < p; j++) sd[j] += (v[j] - mean[j]) ** 2 / n;
-  // Constant dimensions (e.g. padding channels) get unit scale instead of a division by zero.
-  for (let j = 0; j < p; j++) sd[j] = sd[j] > 1e-12 ? Math.sqrt(sd[j]) : 1;
-  const design = (set: ProbeSet) => {
+  const flat = (set: ProbeSet) => {
     const m = new Float64Array(set.x.length * p);
-    set.x.forEach((v, i) => {
-      for (let j = 0; j < p; j++) m[i * p + j] = (v[j] - mean[j]) / sd[j];
-    });
+    set.x.forEach((v, i) => m.set(v, i * p));
     return m;
   };
+  // Train statistics standardise every split; constant dimensions become zeros.
+  const trainZ = zscoreColumns(flat(train), n, p);
+  const design = (set: ProbeSet) => (set === train ? trainZ.z : zscoreColumns(flat(set), set.x.length, p, trainZ).z);
   const prior = new Float64Array(numClasses);
   for (const c of train.y) prior[c] += 1 / n;
   const targets = new Float64Array(n * numClasses);
@@ -146,37 +142,37 @@ export async function probeUpstreamLayers(opts: ProbeOptions): Promise<ProbeAnal
   try {
     const corpus = await ensureCorpus({ profile: opts.profile, seed: opts.corpusSeed, cacheDir: opts.cacheDir, progress: opts.progress });
     const { splits, classOf, numClasses } = await labelledSplits(corpus, opts.label);
-    const stores = {} as Record<Split, FeatureStore>;
-    for (const split of ["train", "dev", "test"] as const) {
-      stores[split] = (await ensureFeatures({ upstream, corpus, split, cacheDir: opts.cacheDir, loadAudio: (f) => loadAudio16k(f), progress: opts.progress })).store;
-    }
-    const numLayers = stores.train.numLayers;
-    const dim = stores.train.dim;
-    // pooled[split][layer] = ProbeSet
-    const pooled = {} as Record<Split, ProbeSet[]>;
-    for (const split of ["train", "dev", "test"] as const) {
-      const sets: ProbeSet[] = Array.from({ length: numLayers }, () => ({ x: [], y: [] }));
-      for (const u of splits[split]) {
-        const store = stores[u.split];
-        const stats = poolStatistics(store.read(u.id), numLayers, store.numFrames(u.id), dim);
-        stats.forEach((v, l) => {
-          sets[l].x.push(v);
-          sets[l].y.push(classOf(u));
-        });
+    const { stores } = await ensureSplitFeatures({ upstream, corpus, cacheDir: opts.cacheDir, loadAudio: (f) => loadAudio16k(f), progress: opts.progress });
+    try {
+      const numLayers = stores.train.numLayers;
+      const dim = stores.train.dim;
+      // pooled[split][layer] = ProbeSet
+      const pooled = {} as Record<Split, ProbeSet[]>;
+      for (const split of ["train", "dev", "test"] as const) {
+        const sets: ProbeSet[] = Array.from({ length: numLayers }, () => ({ x: [], y: [] }));
+        for (const u of splits[split]) {
+          const store = stores[u.split];
+          const stats = poolStatistics(store.read(u.id), numLayers, store.numFrames(u.id), dim);
+          stats.forEach((v, l) => {
+            sets[l].x.push(v);
+            sets[l].y.push(classOf(u));
+          });
+        }
+        pooled[split] = sets;
       }
-      pooled[split] = sets;
+      const layers = Array.from({ length: numLayers }, (_, l) => ({ layer: l, ...ridgeClassifierProbe(pooled.train[l], pooled.dev[l], pooled.test[l], numClasses) }));
+      return {
+        upstream: opts.upstream,
+        upstreamIdentity: upstream.identity,
+        corpus: { name: corpus.manifest.name, profile: opts.profile, seed: opts.corpusSeed },
+        label: opts.label,
+        numClasses,
+        utterances: { train: splits.train.length, dev: splits.dev.length, test: splits.test.length },
+        layers,
+      };
+    } finally {
+      for (const store of Object.values(stores)) store.close();
     }
-    const layers = Array.from({ length: numLayers }, (_, l) => ({ layer: l, ...ridgeClassifierProbe(pooled.train[l], pooled.dev[l], pooled.test[l], numClasses) }));
-    for (const s of Object.values(stores)) s.close();
-    return {
-      upstream: opts.upstream,
-      upstreamIdentity: upstream.identity,
-      corpus: { name: corpus.manifest.name, profile: opts.profile, seed: opts.corpusSeed },
-      label: opts.label,
-      numClasses,
-      utterances: { train: splits.train.length, dev: splits.dev.length, test: splits.test.length },
-      layers,
-    };
   } finally {
     await upstream.dispose();
   }
