@@ -15,7 +15,7 @@ export const task: TaskDefinition<string> = {
   costPerStep: 6,
   defaults: {
     quick: { learningRate: 2e-3, steps: 60, batchSize: 16, evalEvery: 30 },
-    full: { learningRate: 3e-3, steps: 700, batchSize: 16, evalEvery: 175 },
+    full: { learningRate: 3e-3, steps: 600, batchSize: 16, evalEvery: 150 },
   },
   splits(corpus) {
     const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.text.length > 0);

@@ -20,7 +20,7 @@ export const task: TaskDefinition<Float32Array> = {
   costPerStep: 2,
   defaults: {
     quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
-    full: { learningRate: 2e-3, steps: 600, batchSize: 32, evalEvery: 150 },
+    full: { learningRate: 2e-3, steps: 480, batchSize: 32, evalEvery: 120 },
   },
   splits(corpus) {
     const seen = new Set(corpus.manifest.speakers.filter((s) => s.seen).map((s) => s.id));
