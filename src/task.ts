@@ -75,6 +75,14 @@ export interface TaskDefinition<P = unknown> {
    * with padded frames (CTC, TDNN); pooling heads gain nothing from it.
    */
   readonly bucketByLength?: boolean;
+  /**
+   * The model sees its features only through their mean over each utterance's valid frames
+   * (mean pooling comes before anything non-linear, as in SUPERB's IC and SID heads). The trainer
+   * then hands it each utterance as one frame, the per-layer mean of the standardised features:
+   * the same function, since standardisation and the featurizer's weighted sum are affine and so
+   * commute with the mean, at a fraction of the cost for upstreams with many layers.
+   */
+  readonly poolsUtteranceMean?: boolean;
   /** Relative cost of one training step, used only to start the longest tasks first. */
   readonly costPerStep?: number;
   /** The utterances this task trains, selects and tests on. */

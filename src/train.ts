@@ -40,7 +40,7 @@ export interface TrainOptions<P> {
 }
 
 /** Normalisation statistics per (layer, dim) from the training split, so layers are comparable. */
-interface Normaliser {
+export interface Normaliser {
   mean: Float32Array;
   invStd: Float32Array;
 }
@@ -75,6 +75,43 @@ export function loadStackedBatch(utts: Utterance[], stores: Record<Split, Featur
     }
   });
   return { stacked: tf.tensor4d(data, [utts.length, L, T, D]), lengths };
+}
+
+/** One utterance's per-layer mean over frames of its standardised features, [L x D]. */
+export function standardisedLayerMeans(block: Float32Array, numLayers: number, numFrames: number, dim: number, norm: Normaliser): Float32Array {
+  const sums = new Float64Array(numLayers * dim);
+  for (let l = 0; l < numLayers; l++) {
+    const src = l * numFrames * dim;
+    for (let t = 0; t < numFrames; t++) for (let d = 0; d < dim; d++) sums[l * dim + d] += block[src + t * dim + d];
+  }
+  const n = Math.max(1, numFrames);
+  return Float32Array.from(sums, (s, k) => (s / n - norm.mean[k]) * norm.invStd[k]);
+}
+
+/**
+ * The batch loader of a task: padded frames, or for `poolsUtteranceMean` tasks one frame per
+ * utterance holding its per-layer means ([B, L, 1, D], lengths 1). Those means are kept in
+ * memory after the first read: L x D floats per utterance, not frames.
+ */
+function batchLoader(pooled: boolean, stores: Record<Split, FeatureStore>, norm: Normaliser): (utts: Utterance[]) => { stacked: tf.Tensor4D; lengths: number[] } {
+  if (!pooled) return (utts) => loadStackedBatch(utts, stores, norm);
+  const means = new Map<string, Float32Array>();
+  return (utts) => {
+    const L = stores[utts[0].split].numLayers;
+    const D = stores[utts[0].split].dim;
+    const data = new Float32Array(utts.length * L * D);
+    utts.forEach((u, b) => {
+      const key = `${u.split}/${u.id}`;
+      let m = means.get(key);
+      if (!m) {
+        const store = stores[u.split];
+        m = standardisedLayerMeans(store.read(u.id), L, store.numFrames(u.id), D, norm);
+        means.set(key, m);
+      }
+      data.set(m, b * L * D);
+    });
+    return { stacked: tf.tensor4d(data, [utts.length, L, 1, D]), lengths: utts.map(() => 1) };
+  };
 }
 
 /** Batches per bucketing pool: enough that sorted neighbours have similar lengths, few enough to keep batches varied. */
@@ -115,13 +152,13 @@ export function batchForStep(
   return batches[batchOrder[within]].map((i) => train[i]);
 }
 
-async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>, featurizer: WeightedLayerSum, utts: Utterance[], stores: Record<Split, FeatureStore>, norm: Normaliser, batchSize: number): Promise<Map<string, P>> {
+async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>, featurizer: WeightedLayerSum, utts: Utterance[], stores: Record<Split, FeatureStore>, load: ReturnType<typeof batchLoader>, batchSize: number): Promise<Map<string, P>> {
   // Length-sorted batches waste little on padding.
   const sorted = [...utts].sort((a, b) => stores[a.split].numFrames(a.id) - stores[b.split].numFrames(b.id));
   const out = new Map<string, P>();
   for (let i = 0; i < sorted.length; i += batchSize) {
     const chunk = sorted.slice(i, i + batchSize);
-    const { stacked, lengths } = loadStackedBatch(chunk, stores, norm);
+    const { stacked, lengths } = load(chunk);
     const features = featurizer.apply(stacked);
     // predict() returns plain data; the scope frees every intermediate tensor of the heads.
     tf.engine().startScope();
@@ -141,6 +178,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   const { task, context, splits, stores, options } = opts;
   if (splits.train.length === 0) throw new Error(`task ${task.name}: no training utterances`);
   const norm = normaliserOf(stores.train);
+  const load = batchLoader(task.poolsUtteranceMean === true, stores, norm);
   const featurizer = new WeightedLayerSum(stores.train.numLayers);
   const model = task.createModel(context, splits);
   const named = new Map<string, tf.Variable>([["featurizer.weights", featurizer.weights], ...model.parameters]);
@@ -178,7 +216,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   bar.increment(step);
   const evaluateDev = async () => {
     const t0 = performance.now();
-    const preds = await predictAll(model, featurizer, splits.dev, stores, norm, options.batchSize * 2);
+    const preds = await predictAll(model, featurizer, splits.dev, stores, load, options.batchSize * 2);
     const score = task.score(preds, splits.dev, "dev", context);
     evalSeconds += (performance.now() - t0) / 1000;
     if (!bestDev || isBetter(task.metric, score.value, bestDev.value)) {
@@ -191,7 +229,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   try {
     while (step < options.steps) {
       const utts = batchForStep(trainUtterances, options.batchSize, opts.seed, step, task.sortagrad === true, lengthOf);
-      const { stacked, lengths } = loadStackedBatch(utts, stores, norm);
+      const { stacked, lengths } = load(utts);
       const lossTensor = optimizer.minimize(() => {
         const features = featurizer.apply(stacked);
         return model.loss({ utterances: utts, features, lengths });
@@ -222,7 +260,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   // Model selection: the parameters of the best dev evaluation are tested.
   for (const [k, v] of named) v.assign(best!.get(k)!);
   const t0 = performance.now();
-  const testPreds = await predictAll(model, featurizer, splits.test, stores, norm, options.batchSize * 2);
+  const testPreds = await predictAll(model, featurizer, splits.test, stores, load, options.batchSize * 2);
   const test = task.score(testPreds, splits.test, "test", context);
   const testSeconds = (performance.now() - t0) / 1000;
   const layerWeights = featurizer.layerWeights();

@@ -16,6 +16,7 @@ export const task: TaskDefinition<number[]> = {
   name: "ic",
   description: "intent classification: mean pooling + linear over action/object/location, accuracy (%)",
   metric: { name: "accuracy", higherIsBetter: true },
+  poolsUtteranceMean: true,
   defaults: {
     quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
     full: { learningRate: 2e-3, steps: 600, batchSize: 32, evalEvery: 150 },

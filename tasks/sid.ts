@@ -14,6 +14,7 @@ export const task: TaskDefinition<number> = {
   name: "sid",
   description: "speaker identification: mean pooling + linear over seen speakers, accuracy (%)",
   metric: { name: "accuracy", higherIsBetter: true },
+  poolsUtteranceMean: true,
   defaults: {
     quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
     full: { learningRate: 2e-3, steps: 600, batchSize: 32, evalEvery: 150 },

@@ -114,4 +114,33 @@ describe("training", () => {
     expect(resumed.test.value).toBe(straight.test.value);
     expect(resumed.dev.value).toBe(straight.dev.value);
   });
+
+  it("a mean-pooling task trains on per-utterance layer means exactly as on the frames", async () => {
+    // Three layers, so the featurizer's weights matter: fbank, a scaled and shifted copy, its square.
+    const layered: Upstream = {
+      ...fbank,
+      name: "fbank-x3",
+      identity: `${fbank.identity}-x3`,
+      numLayers: 3,
+      extractHiddenStates: async (audio) => {
+        const h = await fbank.extractHiddenStates(audio);
+        const [x] = h.layers;
+        return { ...h, layers: [x, x.map((v) => 0.5 * v + 3), x.map((v) => (v * v) / 10)] };
+      },
+    };
+    const { stores } = await featuresOf(layered);
+    const sid = await findTask("sid");
+    expect(sid.poolsUtteranceMean).toBe(true);
+    const context = { corpus, inputDim: 80, frameRate: 100, seed: 3 };
+    const splits = sid.splits(corpus);
+    const options = { learningRate: 1e-2, steps: 6, batchSize: 4, evalEvery: 3 };
+    const run = (task: typeof sid) => trainAndEvaluate({ task, context, splits, stores, options, seed: 3, progress: false });
+    const pooled = await run(sid);
+    const frames = await run({ ...sid, poolsUtteranceMean: false });
+    expect(pooled.finalTrainLoss).toBeCloseTo(frames.finalTrainLoss, 4);
+    pooled.layerWeights.forEach((w, l) => expect(w).toBeCloseTo(frames.layerWeights[l], 5));
+    expect(new Set(pooled.layerWeights.map((w) => w.toFixed(4))).size).toBeGreaterThan(1); // the weights did move
+    expect(pooled.dev.value).toBe(frames.dev.value);
+    expect(pooled.test.value).toBe(frames.test.value);
+  });
 });

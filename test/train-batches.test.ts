@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { batchForStep } from "../src/train.js";
+import { batchForStep, standardisedLayerMeans } from "../src/train.js";
 import type { Utterance } from "../src/corpus/types.js";
 import { Rng } from "../src/random.js";
 
@@ -42,3 +42,12 @@ describe("training batches", () => {
     expect(batchForStep(utterances, 16, 3, 1, true, lengthOf).map((u) => u.id)).toEqual(utterances.slice(16, 32).map((u) => u.id));
   });
 });
+
+describe("standardisedLayerMeans", () => {
+  it("averages each layer over frames, then standardises with the training statistics", () => {
+    // 2 layers x 2 frames x 1 dim; layer means 2 and 15; (2 - 1) / 1 = 1 and (15 - 5) / 10 = 1.
+    const m = standardisedLayerMeans(Float32Array.from([1, 3, 10, 20]), 2, 2, 1, { mean: Float32Array.from([1, 5]), invStd: Float32Array.from([1, 0.1]) });
+    expect(Array.from(m)).toEqual([1, 1]);
+  });
+});
+
