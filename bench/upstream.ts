@@ -5,8 +5,13 @@
  *       [--no-fuse-qkv] [--int8] [--seconds 10,60] [--repeats 3] [--batch 1]
  *
  * --int8 quantises the transformer Linear layers (not numerically equivalent to the float model).
+ * Each run also reports GFLOP/s (2 x the graph's multiply-adds, forwardMacs), next to this
+ * machine's rate for one FFN-sized MatMul in the same onnxruntime: how close the graph is to what
+ * the hardware gives, whatever the machine's speed today.
  */
-import { presetConfig } from "../src/wav2vec2/config.js";
+import * as ort from "onnxruntime-node";
+import { forwardMacs, presetConfig } from "../src/wav2vec2/config.js";
+import { DataType, graphProto, modelProto, nodeProto, tensorProto, valueInfo } from "../src/wav2vec2/onnx-proto.js";
 import { createOnnxSession, runHiddenStates, type OnnxSessionOptions } from "../src/wav2vec2/onnx-export.js";
 import { countParams, initParams } from "../src/wav2vec2/params.js";
 
@@ -17,6 +22,28 @@ function arg(name: string): string | undefined {
 
 type OptLevel = NonNullable<OnnxSessionOptions["graphOptimizationLevel"]>;
 
+/** GFLOP/s of one [m x k] x [k x n] MatMul (a wav2vec2-base FFN layer on 10 s) in onnxruntime-node. */
+async function matMulGflops(threads: number, m = 500, k = 768, n = 3072): Promise<number> {
+  const w = Float32Array.from({ length: k * n }, (_, i) => Math.sin(i) * 0.01);
+  const graph = graphProto({
+    name: "matmul",
+    nodes: [nodeProto("MatMul", ["x", "w"], ["y"], "mm")],
+    initializers: [tensorProto("w", [k, n], w)],
+    inputs: [valueInfo("x", DataType.FLOAT, [m, k])],
+    outputs: [valueInfo("y", DataType.FLOAT, [m, n])],
+  });
+  const bytes = modelProto({ irVersion: 8, opsets: [{ domain: "", version: 17 }], producerName: "superb-bench", producerVersion: "1", graph });
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
+  const x = new ort.Tensor("float32", Float32Array.from({ length: m * k }, (_, i) => Math.cos(i)), [m, k]);
+  for (let i = 0; i < 3; i++) await session.run({ x });
+  const reps = 30;
+  const t = performance.now();
+  for (let i = 0; i < reps; i++) await session.run({ x });
+  const seconds = (performance.now() - t) / 1000 / reps;
+  await session.release();
+  return (2 * m * k * n) / seconds / 1e9;
+}
+
 async function main(): Promise<void> {
   const threads = Number(arg("threads") ?? 2);
   const opt = (arg("opt") ?? "all") as OptLevel;
@@ -26,6 +53,8 @@ async function main(): Promise<void> {
   const repeats = Number(arg("repeats") ?? 3);
   const batch = Number(arg("batch") ?? 1);
 
+  const roofline = await matMulGflops(threads);
+  console.log(`onnxruntime MatMul [500 x 768] x [768 x 3072], ${threads} threads: ${roofline.toFixed(0)} GFLOP/s`);
   const config = presetConfig("wav2vec2-base");
   let t0 = performance.now();
   const params = initParams(config, 0);
@@ -50,8 +79,10 @@ async function main(): Promise<void> {
     }
     times.sort((a, b) => a - b);
     const med = times[Math.floor(times.length / 2)];
+    const gflops = (2 * batch * forwardMacs(config, Math.round(s * 16000)).total) / med / 1e9;
     console.log(
-      `${s} s x ${batch}: ${frames} frames, median ${med.toFixed(2)} s (min ${times[0].toFixed(2)}) -> ${((s * batch) / med).toFixed(1)}x real time`,
+      `${s} s x ${batch}: ${frames} frames, median ${med.toFixed(2)} s (min ${times[0].toFixed(2)}) -> ${((s * batch) / med).toFixed(1)}x real time, ` +
+        `${gflops.toFixed(0)} GFLOP/s (${((100 * gflops) / roofline).toFixed(0)} % of the MatMul rate)`,
     );
   }
   await session.release();

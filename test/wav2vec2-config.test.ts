@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.js";
 import {
   configToJson,
+  forwardMacs,
   frameHop,
   numFrames,
   parseWav2Vec2Config,
@@ -23,6 +24,22 @@ import {
 import { conv1dChannelsLast } from "../src/wav2vec2/tfjs-model.js";
 
 describe("wav2vec2 config", () => {
+  it("counts the multiply-adds of a forward pass by hand", () => {
+    const c = {
+      ...presetConfig("wav2vec2-base"),
+      conv_dim: [4, 6], conv_kernel: [4, 2], conv_stride: [2, 2],
+      hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16,
+      num_conv_pos_embeddings: 4, num_conv_pos_embedding_groups: 2,
+    };
+    // 20 samples -> 9 frames (9 x 4 x 1 x 4 = 144) -> 4 frames (4 x 6 x 4 x 2 = 192).
+    // Projection 4 x 6 x 8; pos conv 4 x 8 x 4 x 4; layer 4*4*64 + 2*16*8 + 2*4*8*16.
+    expect(forwardMacs(c, 20)).toEqual({ featureEncoder: 336, featureProjection: 192, positionalConv: 512, transformer: 2304, total: 3344 });
+    // wav2vec2-base on 10 s: about 74 G multiply-adds (148 GFLOP), a third of them in the CNN.
+    const base = forwardMacs(presetConfig("wav2vec2-base"), 160000);
+    expect(base.total).toBe(74061804544);
+    expect(base.featureEncoder / base.total).toBeCloseTo(0.331, 3);
+  });
+
   it("base preset has the published geometry", () => {
     const c = presetConfig("wav2vec2-base");
     expect([c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.intermediate_size]).toEqual([768, 12, 12, 3072]);

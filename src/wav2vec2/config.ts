@@ -276,3 +276,35 @@ export function receptiveField(c: Wav2Vec2Config): number {
   for (let i = c.conv_kernel.length - 1; i >= 0; i--) rf = (rf - 1) * c.conv_stride[i] + c.conv_kernel[i];
   return rf;
 }
+
+/** Multiply-adds of one forward pass over `samples` of audio (batch 1), by part; elementwise ops not counted. */
+export interface ForwardMacs {
+  featureEncoder: number;
+  featureProjection: number;
+  positionalConv: number;
+  transformer: number;
+  total: number;
+}
+
+/**
+ * Multiply-adds of the inference graph: each conv layer T_out x C_out x C_in x kernel, the feature
+ * projection, the grouped positional conv (hidden / groups inputs per output), and per transformer
+ * layer q/k/v/out projections (4 T H^2), scores and context (2 T^2 H) and the FFN (2 T H I).
+ * FLOPs are twice this. Used to compare a measured run with the machine's MatMul rate.
+ */
+export function forwardMacs(c: Wav2Vec2Config, samples: number): ForwardMacs {
+  let len = samples;
+  let inChannels = 1;
+  let featureEncoder = 0;
+  for (let i = 0; i < c.conv_kernel.length; i++) {
+    len = len < c.conv_kernel[i] ? 0 : Math.floor((len - c.conv_kernel[i]) / c.conv_stride[i]) + 1;
+    featureEncoder += len * c.conv_dim[i] * inChannels * c.conv_kernel[i];
+    inChannels = c.conv_dim[i];
+  }
+  const T = len;
+  const H = c.hidden_size;
+  const featureProjection = T * inChannels * H;
+  const positionalConv = T * H * (H / c.num_conv_pos_embedding_groups) * c.num_conv_pos_embeddings;
+  const transformer = c.num_hidden_layers * (4 * T * H * H + 2 * T * T * H + 2 * T * H * c.intermediate_size);
+  return { featureEncoder, featureProjection, positionalConv, transformer, total: featureEncoder + featureProjection + positionalConv + transformer };
+}
