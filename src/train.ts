@@ -93,7 +93,9 @@ export function standardisedLayerMeans(block: Float32Array, numLayers: number, n
  * utterance holding its per-layer means ([B, L, 1, D], lengths 1). Those means are kept in
  * memory after the first read: L x D floats per utterance, not frames.
  */
-function batchLoader(pooled: boolean, stores: Record<Split, FeatureStore>, norm: Normaliser): (utts: Utterance[]) => { stacked: tf.Tensor4D; lengths: number[] } {
+type BatchLoader = (utts: Utterance[]) => { stacked: tf.Tensor4D; lengths: number[] };
+
+function batchLoader(pooled: boolean, stores: Record<Split, FeatureStore>, norm: Normaliser): BatchLoader {
   if (!pooled) return (utts) => loadStackedBatch(utts, stores, norm);
   const means = new Map<string, Float32Array>();
   return (utts) => {
@@ -152,7 +154,7 @@ export function batchForStep(
   return batches[batchOrder[within]].map((i) => train[i]);
 }
 
-async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>, featurizer: WeightedLayerSum, utts: Utterance[], stores: Record<Split, FeatureStore>, load: ReturnType<typeof batchLoader>, batchSize: number): Promise<Map<string, P>> {
+async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>, featurizer: WeightedLayerSum, utts: Utterance[], stores: Record<Split, FeatureStore>, load: BatchLoader, batchSize: number): Promise<Map<string, P>> {
   // Length-sorted batches waste little on padding.
   const sorted = [...utts].sort((a, b) => stores[a.split].numFrames(a.id) - stores[b.split].numFrames(b.id));
   const out = new Map<string, P>();
