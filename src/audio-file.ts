@@ -1,0 +1,134 @@
+/**
+ * Audio of dataset items: WAV (src/audio.ts) and FLAC (@wasm-audio-decoders/flac, libFLAC in
+ * WebAssembly), resampled to 16 kHz, optionally cropped to a segment. Durations are read from the
+ * headers alone, so listing a corpus of 100k files does not decode it.
+ */
+import * as fs from "node:fs";
+import { FLACDecoder } from "@wasm-audio-decoders/flac";
+import { decodeWav } from "./audio.js";
+import type { DatasetItem } from "./dataset.js";
+import { resample } from "./dsp/resample.js";
+import { UserError } from "./errors.js";
+import { readUserFile } from "./fs-atomic.js";
+import { SAMPLE_RATE } from "./upstream.js";
+
+export interface AudioHeader {
+  sampleRate: number;
+  channels: number;
+  /** Samples per channel. */
+  frames: number;
+  durationSec: number;
+}
+
+function readHead(file: string, bytes: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: ${code === "ENOENT" ? "audio file not found" : `cannot read (${code ?? String(err)})`}`);
+  }
+  try {
+    const buf = new Uint8Array(bytes);
+    const n = fs.readSync(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const fourCC = (b: Uint8Array, o: number) => String.fromCharCode(b[o], b[o + 1], b[o + 2], b[o + 3]);
+
+/** Sample rate, channels and length of a WAV or FLAC file from its header (a UserError naming the file otherwise). */
+export function readAudioHeader(file: string): AudioHeader {
+  const head = readHead(file, 1 << 16);
+  if (head.length >= 4 && fourCC(head, 0) === "fLaC") return flacHeader(head, file);
+  if (head.length >= 12 && (fourCC(head, 0) === "RIFF" || fourCC(head, 0) === "RF64") && fourCC(head, 8) === "WAVE") return wavHeader(head, file);
+  throw new UserError(`${file}: not a WAV or FLAC file`);
+}
+
+function flacHeader(b: Uint8Array, file: string): AudioHeader {
+  // The first metadata block must be STREAMINFO (type 0, 34 bytes).
+  if (b.length < 42 || (b[4] & 0x7f) !== 0) throw new UserError(`${file}: corrupt FLAC (no STREAMINFO block)`);
+  const s = 8;
+  const sampleRate = (b[s + 10] << 12) | (b[s + 11] << 4) | (b[s + 12] >> 4);
+  const channels = ((b[s + 12] >> 1) & 0x7) + 1;
+  const frames = (b[s + 13] & 0x0f) * 2 ** 32 + ((b[s + 14] << 24) >>> 0) + (b[s + 15] << 16) + (b[s + 16] << 8) + b[s + 17];
+  if (sampleRate === 0) throw new UserError(`${file}: corrupt FLAC (sample rate 0)`);
+  return { sampleRate, channels, frames, durationSec: frames / sampleRate };
+}
+
+function wavHeader(b: Uint8Array, file: string): AudioHeader {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let offset = 12;
+  let fmt: { channels: number; sampleRate: number; blockAlign: number } | undefined;
+  while (offset + 8 <= b.length) {
+    const id = fourCC(b, offset);
+    const size = view.getUint32(offset + 4, true);
+    if (id === "fmt " && offset + 24 <= b.length) {
+      fmt = { channels: view.getUint16(offset + 10, true), sampleRate: view.getUint32(offset + 12, true), blockAlign: view.getUint16(offset + 20, true) };
+    } else if (id === "data") {
+      if (!fmt || fmt.blockAlign === 0 || fmt.sampleRate === 0) break;
+      const fileSize = fs.statSync(file).size;
+      // A truncated file holds fewer bytes than its data chunk declares: count what is there.
+      const bytes = Math.min(size, Math.max(0, fileSize - offset - 8));
+      const frames = Math.floor(bytes / fmt.blockAlign);
+      return { sampleRate: fmt.sampleRate, channels: fmt.channels, frames, durationSec: frames / fmt.sampleRate };
+    }
+    offset += 8 + size + (size & 1);
+  }
+  throw new UserError(`${file}: corrupt WAV (no fmt or data chunk in the header)`);
+}
+
+let flacDecoder: Promise<FLACDecoder> | undefined;
+
+async function decoder(): Promise<FLACDecoder> {
+  flacDecoder ??= (async () => {
+    const d = new FLACDecoder();
+    await d.ready;
+    return d;
+  })();
+  return flacDecoder;
+}
+
+/** Decodes a FLAC file to mono float samples (channels averaged); a corrupt file is a UserError naming it. */
+export async function decodeFlacFile(file: string): Promise<{ samples: Float32Array; sampleRate: number }> {
+  const bytes = readUserFile(file, "a FLAC file");
+  if (bytes.length < 4 || fourCC(bytes, 0) !== "fLaC") throw new UserError(`${file}: not a FLAC file (no fLaC signature)`);
+  const d = await decoder();
+  await d.reset();
+  const out = await d.decodeFile(bytes);
+  if (out.errors.length > 0) throw new UserError(`${file}: corrupt FLAC (${out.errors.length} decode error${out.errors.length === 1 ? "" : "s"}, first: ${out.errors[0].message})`);
+  if (out.samplesDecoded === 0 || out.channelData.length === 0) throw new UserError(`${file}: corrupt FLAC (no audio decoded)`);
+  const channels = out.channelData;
+  let samples: Float32Array;
+  if (channels.length === 1) samples = Float32Array.from(channels[0].subarray(0, out.samplesDecoded));
+  else {
+    samples = new Float32Array(out.samplesDecoded);
+    for (const ch of channels) for (let i = 0; i < samples.length; i++) samples[i] += ch[i] / channels.length;
+  }
+  const expected = flacHeader(bytes.subarray(0, 42), file).frames;
+  if (expected > 0 && out.samplesDecoded < expected) throw new UserError(`${file}: truncated FLAC (${out.samplesDecoded} of ${expected} samples decoded)`);
+  return { samples, sampleRate: out.sampleRate };
+}
+
+export interface ItemAudioOptions {
+  /** One-line notices (resampling). Called once per file and rate. */
+  onNotice?: (message: string) => void;
+}
+
+/** An item's audio as 16 kHz mono float samples: decoded, resampled and cropped to its segment. */
+export async function loadItemAudio(item: Pick<DatasetItem, "path" | "segment">, opts: ItemAudioOptions = {}): Promise<Float32Array> {
+  const { samples, sampleRate } = /\.flac$/i.test(item.path) ? await decodeFlacFile(item.path) : decodeWav(readUserFile(item.path, "a WAV file"), item.path);
+  let audio = samples;
+  if (sampleRate !== SAMPLE_RATE) {
+    audio = resample(samples, sampleRate, SAMPLE_RATE);
+    if (audio.length === 0) throw new UserError(`${item.path}: too short to resample (${samples.length} samples at ${sampleRate} Hz)`);
+    opts.onNotice?.(`${item.path}: resampled ${sampleRate} Hz -> ${SAMPLE_RATE} Hz`);
+  }
+  if (!item.segment) return audio;
+  const start = Math.round(item.segment.startSec * SAMPLE_RATE);
+  const length = Math.round(item.segment.durationSec * SAMPLE_RATE);
+  if (start + length > audio.length) throw new UserError(`${item.path}: segment ${item.segment.startSec}+${item.segment.durationSec} s is past the end of the file (${(audio.length / SAMPLE_RATE).toFixed(2)} s)`);
+  return audio.slice(start, start + length);
+}
