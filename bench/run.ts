@@ -6,7 +6,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { defaultCacheDir, ensureCorpus } from "../src/corpus/generate.js";
-import { featureCachePaths } from "../src/feature-cache.js";
 import { buildLeaderboard, formatLeaderboard } from "../src/leaderboard.js";
 import { createUpstream } from "../src/registry.js";
 import { readResults } from "../src/results.js";
@@ -31,7 +30,7 @@ console.log(`corpus ${corpus.manifest.name} ready in ${((performance.now() - t0)
 
 // Cold: remove this upstream's cached features of this corpus.
 const upstream = await createUpstream(upstreamName);
-fs.rmSync(featureCachePaths(cacheDir, upstream.identity, corpus, "train").dir, { recursive: true, force: true });
+fs.rmSync(path.join(cacheDir, "features", upstream.identity.replace(/[^A-Za-z0-9_.-]/g, "_"), `embedded-${corpus.manifest.name}-${corpus.hash}`), { recursive: true, force: true });
 await upstream.dispose();
 
 const rows: string[] = [];
@@ -44,5 +43,5 @@ for (const label of ["cold", "warm"]) {
   rows.push(`| ${label} | ${wall.toFixed(0)} | ${extract.toFixed(0)} | ${results.reduce((s, r) => s + r.seconds.train, 0).toFixed(0)} | ${results.reduce((s, r) => s + r.seconds.evaluate, 0).toFixed(0)} | ${perTask} |`);
 }
 console.log(`\n| run | wall s | extract s | train s | evaluate s | per task (train+eval s) |\n|---|---:|---:|---:|---:|---|\n${rows.join("\n")}`);
-console.log(`\n${formatLeaderboard(buildLeaderboard(readResults(resultsDir).filter((r) => r.corpus.profile === profile)), "markdown")}`);
+console.log(`\n${formatLeaderboard(buildLeaderboard(readResults(resultsDir).filter((r) => r.dataset.profile === profile)), "markdown")}`);
 console.log(`\nresults in ${path.resolve(resultsDir)}`);

@@ -41,9 +41,17 @@ const fourCC = (b: Uint8Array, o: number) => String.fromCharCode(b[o], b[o + 1],
 
 /** Sample rate, channels and length of a WAV or FLAC file from its header (a UserError naming the file otherwise). */
 export function readAudioHeader(file: string): AudioHeader {
-  const head = readHead(file, 1 << 16);
+  // 4 KiB holds the header of nearly every file; a WAV with large chunks before "data" gets a second, longer read.
+  const head = readHead(file, 1 << 12);
   if (head.length >= 4 && fourCC(head, 0) === "fLaC") return flacHeader(head, file);
-  if (head.length >= 12 && (fourCC(head, 0) === "RIFF" || fourCC(head, 0) === "RF64") && fourCC(head, 8) === "WAVE") return wavHeader(head, file);
+  if (head.length >= 12 && (fourCC(head, 0) === "RIFF" || fourCC(head, 0) === "RF64") && fourCC(head, 8) === "WAVE") {
+    try {
+      return wavHeader(head, file);
+    } catch (err) {
+      if (head.length < 1 << 12) throw err;
+      return wavHeader(readHead(file, 1 << 20), file);
+    }
+  }
   throw new UserError(`${file}: not a WAV or FLAC file`);
 }
 
@@ -100,7 +108,9 @@ export async function decodeFlacFile(file: string): Promise<{ samples: Float32Ar
   const out = await d.decodeFile(bytes);
   if (out.errors.length > 0) throw new UserError(`${file}: corrupt FLAC (${out.errors.length} decode error${out.errors.length === 1 ? "" : "s"}, first: ${out.errors[0].message})`);
   if (out.samplesDecoded === 0 || out.channelData.length === 0) throw new UserError(`${file}: corrupt FLAC (no audio decoded)`);
-  const channels = out.channelData;
+  // The decoder scales k-bit integers by 1 / (2^(k-1) - 1); decodeWav (and torchaudio) by 1 / 2^(k-1).
+  const rescale = out.bitDepth > 0 ? (2 ** (out.bitDepth - 1) - 1) / 2 ** (out.bitDepth - 1) : 1;
+  const channels = out.channelData.map((ch) => ch.map((v) => v * rescale));
   let samples: Float32Array;
   if (channels.length === 1) samples = Float32Array.from(channels[0].subarray(0, out.samplesDecoded));
   else {

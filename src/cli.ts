@@ -21,6 +21,8 @@ import { parseComparePairs, registerAnalyzeCommands } from "./cli/analyze.js";
 import { registerBrainCommands } from "./cli/brain.js";
 import { registerBrainDataCommands } from "./cli/brain-data.js";
 import { info, integer, positiveInteger, positiveNumber } from "./cli/options.js";
+import { addCacheOptions, addDataOptions, parseSubsets, registerDataCommands } from "./cli/data.js";
+import type { CacheDtype } from "./feature-cache.js";
 
 function readJson(file: string): unknown {
   try {
@@ -49,11 +51,14 @@ export function buildProgram(): Command {
   // Set before the subcommands are added, so they inherit it: usage errors then reach main().
   program.exitOverride();
 
-  program
+  const run = program
     .command("run")
-    .description("train and evaluate downstream tasks on an upstream; writes <results-dir>/<upstream>/<task>.json")
-    .requiredOption("-u, --upstream <name>", "upstream name (see `superb list`)")
-    .option("-t, --task <task>", "pr, asr, ic, sid, asv, a comma-separated list, or all", "all")
+    .description("train and evaluate downstream tasks on upstreams; writes <results-dir>/<upstream>/<task>.json")
+    .requiredOption("-u, --upstream <name>", "upstream name (see `superb list`), or a comma-separated list (then the leaderboard is printed)")
+    .option("-t, --task <task>", "pr, asr, ic, sid, asv, ks, a comma-separated list, or all", "all");
+  addDataOptions(run);
+  addCacheOptions(run);
+  run
     .option("-p, --profile <profile>", "embedded corpus profile: quick or full", DEFAULT_PROFILE)
     .option("-s, --seed <n>", "training seed (head init, batch order)", integer, DEFAULT_SEED)
     .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
@@ -64,23 +69,35 @@ export function buildProgram(): Command {
     .option("--batch-size <n>", "batch size (default: per task)", positiveInteger)
     .option("-j, --jobs <n>", "tasks trained at once, each on its own core", positiveInteger, defaultJobs())
     .option("--no-progress", "no progress bars even on a terminal")
-    .action(async (opts: { upstream: string; task: string; profile: string; seed: number; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number; steps?: number; batchSize?: number; jobs: number; progress: boolean }) => {
-      const results = await runBenchmark({
-        upstream: opts.upstream,
-        tasks: opts.task,
-        profile: opts.profile,
-        seed: opts.seed,
-        corpusSeed: opts.corpusSeed,
-        resultsDir: opts.resultsDir,
-        cacheDir: opts.cacheDir,
-        learningRate: opts.learningRate,
-        steps: opts.steps,
-        batchSize: opts.batchSize,
-        jobs: opts.jobs,
-        progress: opts.progress ? undefined : false,
-        log: info,
-      });
-      printResults(results);
+    .action(async (opts: { upstream: string; task: string; data: string[]; lexicon?: string; subset: string[]; cacheDtype: CacheDtype; cacheBudget?: number; cache: boolean; profile: string; seed: number; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number; steps?: number; batchSize?: number; jobs: number; progress: boolean }) => {
+      const upstreams = opts.upstream.split(",").map((u) => u.trim()).filter(Boolean);
+      const all: TaskResult[] = [];
+      for (const upstream of upstreams) {
+        const results = await runBenchmark({
+          upstream,
+          tasks: opts.task,
+          data: opts.data,
+          lexicon: opts.lexicon,
+          librispeechSubsets: parseSubsets(opts.subset),
+          cacheDtype: opts.cacheDtype,
+          cacheBudgetBytes: opts.cacheBudget,
+          noCache: !opts.cache,
+          profile: opts.profile,
+          seed: opts.seed,
+          corpusSeed: opts.corpusSeed,
+          resultsDir: opts.resultsDir,
+          cacheDir: opts.cacheDir,
+          learningRate: opts.learningRate,
+          steps: opts.steps,
+          batchSize: opts.batchSize,
+          jobs: opts.jobs,
+          progress: opts.progress ? undefined : false,
+          log: info,
+        });
+        printResults(results);
+        all.push(...results);
+      }
+      if (upstreams.length > 1) process.stdout.write(`\n${formatLeaderboard(buildLeaderboard(all), "table")}\n`);
     });
 
   program
@@ -150,6 +167,7 @@ export function buildProgram(): Command {
   registerBrainCommands(program);
   registerBrainDataCommands(program.command("brain").description("brain data sets: simulate one, or inspect one"));
   registerAnalyzeCommands(program);
+  registerDataCommands(program);
 
   program
     .command("corpus")

@@ -1,10 +1,10 @@
 import Table from "cli-table3";
 import { UserError } from "./errors.js";
-import { upstreamFolderName, type TaskResult } from "./results.js";
+import { datasetOf, testSetOf, upstreamFolderName, type TaskResult } from "./results.js";
 
 export type LeaderboardFormat = "table" | "markdown" | "json";
 
-const TASK_ORDER = ["pr", "asr", "ic", "sid", "asv"];
+const TASK_ORDER = ["pr", "asr", "ic", "sid", "asv", "ks"];
 
 /** One task's B − A: in the metric's units; `better` follows the metric's direction. */
 export interface ComparisonCell {
@@ -12,21 +12,38 @@ export interface ComparisonCell {
   better: boolean;
 }
 
-/** A "B − A" row: per task, B's value minus A's, both on the same corpus. */
+/** A "B − A" row: per task, B's value minus A's, differenced only where both share a test set. */
 export interface LeaderboardComparison {
-  /** Row name: "refined − base", plus " (<corpus>)" when the board spans several corpora. */
+  /** Row name: "refined − base". */
   upstream: string;
   a: string;
   b: string;
-  corpus: string;
   values: Record<string, ComparisonCell | null>;
 }
 
+export interface LeaderboardColumn {
+  task: string;
+  metric: string;
+  higherIsBetter: boolean;
+  /** The test set the column ranks: "kind:name@hash" of the dataset most of its cells used. */
+  testSet: string;
+  /** "kind name", for the header. */
+  dataset: string;
+}
+
+export interface LeaderboardRow {
+  upstream: string;
+  values: Record<string, number | null>;
+  secondary: Record<string, Record<string, number>>;
+  /** Tasks whose cell was computed on another test set than its column's (shown with †, never ranked). */
+  offColumn: string[];
+}
+
 export interface Leaderboard {
-  tasks: { task: string; metric: string; higherIsBetter: boolean }[];
-  rows: { upstream: string; values: Record<string, number | null>; secondary: Record<string, Record<string, number>> }[];
+  tasks: LeaderboardColumn[];
+  rows: LeaderboardRow[];
   comparisons: LeaderboardComparison[];
-  /** Comparisons that could not be made, one sentence each. */
+  /** Cells left unranked or uncompared, one sentence each. */
   notes: string[];
 }
 
@@ -41,31 +58,47 @@ export interface LeaderboardOptions {
 /** The pair compared by default: the refined upstream against the base it was refined from. */
 export const DEFAULT_COMPARE: [string, string] = ["base", "refined"];
 
-/** Upstreams x tasks, each column with its metric and direction, plus any B − A rows. */
+/** The column's test set: the one most of its cells used (ties: the first in sorted order). */
+function columnTestSet(rs: readonly TaskResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of rs) counts.set(testSetOf(r), (counts.get(testSetOf(r)) ?? 0) + 1);
+  return [...counts].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))[0][0];
+}
+
+/**
+ * One row per upstream and one column per task, whatever dataset each task used. A column ranks
+ * only the cells computed on its test set; a cell on another one is shown with † and a note.
+ */
 export function buildLeaderboard(results: TaskResult[], opts: LeaderboardOptions = {}): Leaderboard {
   const taskNames = [...new Set(results.map((r) => r.task))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  const tasks = taskNames.map((task) => {
-    const r = results.find((x) => x.task === task)!;
-    return { task, metric: r.metric, higherIsBetter: r.higherIsBetter };
+  const tasks: LeaderboardColumn[] = taskNames.map((task) => {
+    const rs = results.filter((x) => x.task === task);
+    const testSet = columnTestSet(rs);
+    const d = datasetOf(rs.find((r) => testSetOf(r) === testSet)!);
+    return { task, metric: rs[0].metric, higherIsBetter: rs[0].higherIsBetter, testSet, dataset: `${d.kind} ${d.name}` };
   });
-  // Numbers from different corpora are not comparable: then each row names its corpus.
-  const manyCorpora = new Set(results.map((r) => r.corpus?.name)).size > 1;
-  const rowName = (r: TaskResult) => (manyCorpora ? `${r.upstream} (${r.corpus?.name ?? "?"})` : r.upstream);
-  const upstreams = [...new Set(results.map(rowName))].sort();
+  const notes: string[] = [];
+  const upstreams = [...new Set(results.map((r) => r.upstream))].sort();
   const rows = upstreams.map((upstream) => {
     const values: Record<string, number | null> = {};
     const secondary: Record<string, Record<string, number>> = {};
-    for (const t of taskNames) {
-      const r = results.find((x) => rowName(x) === upstream && x.task === t);
-      values[t] = r ? r.value : null;
-      if (r) secondary[t] = r.secondary;
+    const offColumn: string[] = [];
+    for (const column of tasks) {
+      const r = results.find((x) => x.upstream === upstream && x.task === column.task);
+      values[column.task] = r ? r.value : null;
+      if (!r) continue;
+      secondary[column.task] = r.secondary;
+      if (testSetOf(r) !== column.testSet) {
+        offColumn.push(column.task);
+        const d = datasetOf(r);
+        notes.push(`† ${upstream} ${column.task.toUpperCase()} was computed on ${d.kind} ${d.name} (${d.hash}), not on the column's ${column.dataset}: not ranked.`);
+      }
     }
-    return { upstream, values, secondary };
+    return { upstream, values, secondary, offColumn };
   });
-  const notes: string[] = [];
   const comparisons: LeaderboardComparison[] = [];
   const pairs = opts.compare ?? (hasUpstream(results, DEFAULT_COMPARE[0]) && hasUpstream(results, DEFAULT_COMPARE[1]) ? [DEFAULT_COMPARE] : []);
-  for (const pair of pairs) comparisons.push(...compareUpstreams(results, pair, taskNames, manyCorpora, notes));
+  for (const pair of pairs) comparisons.push(compareUpstreams(results, pair, taskNames, notes));
   return { tasks, rows, comparisons, notes };
 }
 
@@ -78,11 +111,8 @@ function hasUpstream(results: readonly TaskResult[], name: string): boolean {
   return results.some((r) => isUpstream(r, name));
 }
 
-/**
- * B − A rows, one per corpus both upstreams have results on: numbers from different corpora are
- * not comparable, so such cells are never differenced (a note says what was left out).
- */
-function compareUpstreams(results: readonly TaskResult[], [a, b]: [string, string], taskNames: readonly string[], manyCorpora: boolean, notes: string[]): LeaderboardComparison[] {
+/** The B − A row: a task is differenced only when both results share its test set (else a note says why not). */
+function compareUpstreams(results: readonly TaskResult[], [a, b]: [string, string], taskNames: readonly string[], notes: string[]): LeaderboardComparison {
   const label = `${b} − ${a}`;
   const known = [...new Set(results.map((r) => r.upstream))].sort().join(", ");
   const side = (name: string) => {
@@ -92,31 +122,20 @@ function compareUpstreams(results: readonly TaskResult[], [a, b]: [string, strin
   };
   const ra = side(a);
   const rb = side(b);
-  const corpusOf = (r: TaskResult) => r.corpus?.name ?? "?";
-  const corporaA = new Set(ra.map(corpusOf));
-  const corporaB = new Set(rb.map(corpusOf));
-  const shared = [...corporaA].filter((c) => corporaB.has(c)).sort();
-  if (shared.length === 0) {
-    notes.push(`${label}: not compared, the results come from different corpora (${[...corporaA].sort().join(", ")} vs ${[...corporaB].sort().join(", ")}).`);
-    return [];
-  }
-  for (const c of [...new Set([...corporaA, ...corporaB])].sort()) {
-    if (!shared.includes(c)) notes.push(`${label}: not compared on corpus ${c}, only ${corporaA.has(c) ? a : b} has results there.`);
-  }
-  return shared.map((corpus) => {
-    const values: Record<string, ComparisonCell | null> = {};
-    for (const t of taskNames) {
-      const x = ra.find((r) => r.task === t && corpusOf(r) === corpus);
-      const y = rb.find((r) => r.task === t && corpusOf(r) === corpus);
-      if (!x || !y) {
-        values[t] = null;
-        continue;
-      }
-      const difference = y.value - x.value;
-      values[t] = { difference, better: y.higherIsBetter ? difference > 0 : difference < 0 };
+  const values: Record<string, ComparisonCell | null> = {};
+  for (const t of taskNames) {
+    const x = ra.find((r) => r.task === t);
+    const y = rb.find((r) => r.task === t);
+    values[t] = null;
+    if (!x || !y) continue;
+    if (testSetOf(x) !== testSetOf(y)) {
+      notes.push(`${label}: ${t.toUpperCase()} not compared, the two results come from different test sets (${testSetOf(x)} vs ${testSetOf(y)}).`);
+      continue;
     }
-    return { upstream: manyCorpora ? `${label} (${corpus})` : label, a, b, corpus, values };
-  });
+    const difference = y.value - x.value;
+    values[t] = { difference, better: y.higherIsBetter ? difference > 0 : difference < 0 };
+  }
+  return { upstream: label, a, b, values };
 }
 
 function rank(task: string): number {
@@ -133,14 +152,14 @@ function comparisonCell(c: ComparisonCell | null): string {
   return `${d > 0 ? "+" : ""}${text} ${mark}`;
 }
 
-function header(t: Leaderboard["tasks"][number]): string {
-  return `${t.task.toUpperCase()} ${t.metric.toUpperCase()} ${t.higherIsBetter ? "↑" : "↓"}`;
+function header(t: LeaderboardColumn, showDataset: boolean): string {
+  return `${t.task.toUpperCase()} ${t.metric.toUpperCase()} ${t.higherIsBetter ? "↑" : "↓"}${showDataset ? ` (${t.dataset})` : ""}`;
 }
 
 /** Marks the best value of each column with a star so the winner is visible in any format. */
 function cells(board: Leaderboard): string[][] {
   const best = board.tasks.map((t) => {
-    const vals = board.rows.map((r) => r.values[t.task]).filter((v): v is number => v !== null);
+    const vals = board.rows.filter((r) => !r.offColumn.includes(t.task)).map((r) => r.values[t.task]).filter((v): v is number => v !== null);
     return vals.length === 0 ? null : t.higherIsBetter ? Math.max(...vals) : Math.min(...vals);
   });
   return board.rows.map((r) => [
@@ -148,6 +167,7 @@ function cells(board: Leaderboard): string[][] {
     ...board.tasks.map((t, i) => {
       const v = r.values[t.task];
       if (v === null) return "–";
+      if (r.offColumn.includes(t.task)) return `${v.toFixed(2)} †`;
       const mark = board.rows.length > 1 && v === best[i] ? " *" : "";
       return `${v.toFixed(2)}${mark}`;
     }),
@@ -155,14 +175,18 @@ function cells(board: Leaderboard): string[][] {
 }
 
 function legend(board: Leaderboard): string {
-  const lines = ["↓ lower is better, ↑ higher is better; * best in column."];
+  const datasets = [...new Set(board.tasks.map((t) => t.dataset))];
+  const lines = [`↓ lower is better, ↑ higher is better; * best in column. Test sets: ${board.tasks.map((t) => `${t.task.toUpperCase()} ${t.dataset}`).join(", ")}.`];
+  if (datasets.length === 1) lines[0] = `↓ lower is better, ↑ higher is better; * best in column. All columns on ${datasets[0]}.`;
   if (board.comparisons.length > 0) lines[0] += " B − A rows: difference in the metric's units, ▲ better, ▼ worse.";
   return [...lines, ...board.notes].join("\n");
 }
 
 export function formatLeaderboard(board: Leaderboard, format: LeaderboardFormat): string {
   if (format === "json") return JSON.stringify(board, null, 2);
-  const head = ["upstream", ...board.tasks.map(header)];
+  // Column headers name their dataset once the board spans more than one.
+  const showDataset = new Set(board.tasks.map((t) => t.dataset)).size > 1;
+  const head = ["upstream", ...board.tasks.map((t) => header(t, showDataset))];
   const body = cells(board);
   if (format === "markdown") {
     const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];

@@ -1,23 +1,26 @@
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { DatasetDefinition } from "./dataset.js";
 import type { TaskDefinition } from "./task.js";
 import type { Upstream, UpstreamDefinition } from "./upstream.js";
 import { UserError } from "./errors.js";
 
 /**
- * Upstreams and tasks are found by listing their folders: each file in `upstreams/` exports
- * `upstream: UpstreamDefinition`, each file in `tasks/` exports `task: TaskDefinition`. Adding
- * one is adding a file.
+ * Upstreams, tasks and datasets are found by listing their folders: each file in `upstreams/`
+ * exports `upstream: UpstreamDefinition`, each file in `tasks/` exports `task: TaskDefinition`,
+ * each file in `src/datasets/` exports `dataset: DatasetDefinition`. Adding one is adding a file.
  */
-async function discover<T>(folder: "upstreams" | "tasks", exportName: string): Promise<T[]> {
-  const dir = fileURLToPath(new URL(`../${folder}/`, import.meta.url));
+async function discover<T>(folder: "upstreams" | "tasks" | "src/datasets", exportName: string): Promise<T[]> {
+  // Relative to this module: ../ is the package root (dist/ when compiled, the source tree under vitest).
+  const base = folder === "src/datasets" ? "./datasets/" : `../${folder}/`;
+  const dir = fileURLToPath(new URL(base, import.meta.url));
   const files = fs
     .readdirSync(dir)
     .filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith(".d.ts") && !f.startsWith("_"))
     .sort();
   const found: T[] = [];
   for (const file of files) {
-    const mod = (await import(new URL(`../${folder}/${file}`, import.meta.url).href)) as Record<string, unknown>;
+    const mod = (await import(new URL(`${base}${file}`, import.meta.url).href)) as Record<string, unknown>;
     const value = mod[exportName];
     if (value !== undefined) found.push(value as T);
   }
@@ -26,6 +29,19 @@ async function discover<T>(folder: "upstreams" | "tasks", exportName: string): P
 
 let upstreamCache: Promise<UpstreamDefinition[]> | undefined;
 let taskCache: Promise<TaskDefinition[]> | undefined;
+let datasetCache: Promise<DatasetDefinition[]> | undefined;
+
+export function listDatasets(): Promise<DatasetDefinition[]> {
+  datasetCache ??= discover<DatasetDefinition>("src/datasets", "dataset");
+  return datasetCache;
+}
+
+export async function findDataset(kind: string): Promise<DatasetDefinition> {
+  const defs = await listDatasets();
+  const def = defs.find((d) => d.kind === kind);
+  if (!def) throw new UserError(`unknown dataset kind "${kind}"; known kinds: ${defs.map((d) => d.kind).join(", ")}`);
+  return def;
+}
 
 export function listUpstreams(): Promise<UpstreamDefinition[]> {
   upstreamCache ??= discover<UpstreamDefinition>("upstreams", "upstream");
@@ -69,7 +85,7 @@ export async function findTask(name: string): Promise<TaskDefinition> {
 
 /** "all" or a comma-separated list of task names, in SUPERB's order. */
 export async function resolveTasks(spec: string): Promise<TaskDefinition[]> {
-  const order = ["pr", "asr", "ic", "sid", "asv"];
+  const order = ["pr", "asr", "ic", "sid", "asv", "ks"];
   const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
   if (spec === "all") return [...(await listTasks())].sort((a, b) => rank(a.name) - rank(b.name));
   const names = spec.split(",").map((s) => s.trim()).filter(Boolean);

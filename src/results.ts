@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { MetricName } from "./task.js";
+import type { Split } from "./dataset.js";
 import { UserError } from "./errors.js";
 import { writeFileAtomic } from "./fs-atomic.js";
 
@@ -18,7 +19,10 @@ export interface TaskResult {
   devValue: number;
   /** Softmax-normalised featurizer weights, one per upstream layer (sum 1). */
   layerWeights: number[];
-  corpus: { name: string; profile: string; hash: string; seed: number };
+  /** What the task ran on: the dataset's kind, root folder name and fingerprint, and the task's split sizes. */
+  dataset: ResultDataset;
+  /** Results written before the dataset layer (embedded corpus only) carried this instead. */
+  corpus?: { name: string; profile: string; hash: string; seed: number };
   seed: number;
   training: { learningRate: number; steps: number; batchSize: number; bestStep: number; finalTrainLoss: number; resumedFromStep: number };
   seconds: { extract: number; train: number; evaluate: number };
@@ -26,6 +30,30 @@ export interface TaskResult {
   version: string;
   gitCommit: string | null;
   createdAt: string;
+}
+
+export interface ResultDataset {
+  kind: string;
+  name: string;
+  /** Hash of the file list and the split/trial/label files (see fingerprintDataset). */
+  hash: string;
+  counts: Record<Split, { utterances: number; hours: number; speakers: number }>;
+  /** Embedded corpus only: its profile and seed. */
+  profile?: string;
+  seed?: number;
+}
+
+/** "kind:name@hash": two results share a test set exactly when their tasks and these agree. */
+export function testSetOf(r: Pick<TaskResult, "dataset" | "corpus">): string {
+  const d = datasetOf(r);
+  return `${d.kind}:${d.name}@${d.hash}`;
+}
+
+/** The dataset of a result, reading the pre-dataset-layer `corpus` field as the embedded corpus. */
+export function datasetOf(r: Pick<TaskResult, "dataset" | "corpus">): Pick<ResultDataset, "kind" | "name" | "hash"> {
+  if (r.dataset) return r.dataset;
+  if (r.corpus) return { kind: "embedded", name: r.corpus.name, hash: r.corpus.hash };
+  return { kind: "unknown", name: "?", hash: "?" };
 }
 
 /** A folder name for an upstream spec such as "hf:/models/x" (results/<upstream>/<task>.json). */

@@ -3,32 +3,46 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { loadAudio16k } from "./audio.js";
 import { initTensorBackend } from "./backend.js";
-import { defaultCacheDir, ensureCorpus } from "./corpus/generate.js";
-import type { Split } from "./corpus/types.js";
+import { defaultCacheDir } from "./corpus/generate.js";
+import { splitCounts, SPLITS, type Split } from "./dataset.js";
+import type { CacheDtype, FeatureSource, FeatureStore } from "./feature-cache.js";
 import { UserError } from "./errors.js";
-import { ensureSplitFeatures } from "./feature-cache.js";
 import { gitCommit, packageVersion } from "./package-info.js";
 import { startProgress } from "./progress.js";
 import { createUpstream, resolveTasks } from "./registry.js";
 import { ensureWritableDir, resultPath, upstreamFolderName, writeResult, type TaskResult } from "./results.js";
+import { checkCachePlan, planTaskData, prepareFeatures, type TaskDataPlan } from "./run-data.js";
 import type { TaskJob, TaskWorkerMessage } from "./task-worker.js";
 import type { TrainingOptions } from "./task.js";
 import { trainAndEvaluate, type TrainResult } from "./train.js";
+import type { Upstream } from "./upstream.js";
 
 export interface RunOptions {
   /** Upstream spec: a registry name ("fbank") or prefix form ("hf:<dir>"). */
   upstream: string;
   /** "all" or comma-separated task names. */
   tasks: string;
+  /** `--data KIND=DIR` specs; a task without one reads the embedded corpus. */
+  data?: readonly string[];
+  /** `--lexicon FILE` (PR on LibriSpeech). */
+  lexicon?: string;
+  /** `--subset SPLIT=NAME` (LibriSpeech subset folders). */
+  librispeechSubsets?: Partial<Record<Split, string>>;
+  /** Embedded corpus profile. */
   profile?: string;
   /** Training seed (head initialisation and batch order). */
   seed?: number;
-  /** Corpus seed: the same corpus seed gives the identical corpus. */
+  /** Corpus seed: the same corpus seed gives the identical embedded corpus. */
   corpusSeed?: number;
   resultsDir?: string;
   cacheDir?: string;
+  /** Feature cache element type (float16 halves the cache). */
+  cacheDtype?: CacheDtype;
+  /** Most bytes of features a run may extract. */
+  cacheBudgetBytes?: number;
+  /** Run the upstream per batch instead of caching features. */
+  noCache?: boolean;
   /** Overrides of the task defaults. */
   learningRate?: number;
   steps?: number;
@@ -44,18 +58,28 @@ export const DEFAULT_PROFILE = "quick";
 export const DEFAULT_SEED = 0;
 export const DEFAULT_CORPUS_SEED = 1234;
 
+/** The training options of a task on its dataset: task defaults, then the dataset's, then the user's. */
+function trainingOptionsOf(plan: TaskDataPlan, options: RunOptions): TrainingOptions {
+  const defaults = { ...plan.task.defaults, ...(plan.dataset.trainingDefaults?.(plan.task.name) ?? {}) };
+  const steps = options.steps ?? defaults.steps;
+  return {
+    learningRate: options.learningRate ?? defaults.learningRate,
+    steps,
+    batchSize: options.batchSize ?? defaults.batchSize,
+    evalEvery: Math.min(defaults.evalEvery, steps),
+  };
+}
+
 /**
- * Runs tasks on one upstream: corpus (synthesised on first use), features (extracted once per
- * upstream/corpus/split), then each task's training, model selection and test. Each result is
- * written to <resultsDir>/<upstream>/<task>.json as soon as that task ends.
+ * Runs tasks on one upstream: datasets (the embedded corpus is synthesised on first use),
+ * features (extracted once per upstream and item set), then each task's training, model selection
+ * and test. Each result is written to <resultsDir>/<upstream>/<task>.json as soon as that task ends.
  */
 export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
   const log = options.log ?? (() => {});
   const resultsDir = path.resolve(options.resultsDir ?? "results");
   const cacheDir = path.resolve(options.cacheDir ?? defaultCacheDir());
-  const profile = options.profile ?? DEFAULT_PROFILE;
   const seed = options.seed ?? DEFAULT_SEED;
-  const corpusSeed = options.corpusSeed ?? DEFAULT_CORPUS_SEED;
 
   // Everything that can be checked cheaply is checked before any long work starts.
   const tasks = await resolveTasks(options.tasks);
@@ -63,103 +87,107 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
   const backend = await initTensorBackend();
   const upstream = await createUpstream(options.upstream);
   try {
-    const corpus = await ensureCorpus({ profile, seed: corpusSeed, cacheDir, progress: options.progress });
-    log(`corpus ${corpus.manifest.name}: ${corpus.manifest.utterances.length} utterances, ${(corpus.manifest.totalDurationSec / 60).toFixed(1)} min, ${corpus.manifest.speakers.length} speakers (${corpus.dir})`);
-
-    const notices = new Set<string>();
-    const loadAudio = (file: string) => loadAudio16k(file, { onNotice: (m) => notices.add(m) });
-    const { stores, extracted } = await ensureSplitFeatures({ upstream, corpus, cacheDir, loadAudio, progress: options.progress });
-    let extractSeconds = 0;
-    for (const [split, seconds] of Object.entries(extracted)) {
-      extractSeconds += seconds;
-      log(`extracted ${upstream.name} features of ${split} in ${seconds.toFixed(1)} s`);
+    const plans = await planTaskData(tasks, { data: options.data, lexicon: options.lexicon, librispeechSubsets: options.librispeechSubsets, profile: options.profile ?? DEFAULT_PROFILE, corpusSeed: options.corpusSeed ?? DEFAULT_CORPUS_SEED, cacheDir, progress: options.progress });
+    for (const p of plans) {
+      const c = splitCounts(p.data);
+      log(`${p.task.name} on ${p.dataset.kind} ${p.dataset.fingerprint.name} (${p.dataset.root}): ${SPLITS.map((s) => `${s} ${c[s].utterances} (${(c[s].hours * 60).toFixed(1)} min)`).join(", ")}`);
     }
-    for (const n of notices) log(n);
+    const cache = { dtype: options.cacheDtype ?? "float32", budgetBytes: options.cacheBudgetBytes, noCache: options.noCache };
+    checkCachePlan(upstream, plans, cacheDir, cache, log);
+    const notices = new Set<string>();
+    const features = await prepareFeatures(upstream, plans, cacheDir, cache, { progress: options.progress, onNotice: (m) => notices.add(m) });
+    if (features.extractSeconds > 0) log(`extracted ${upstream.name} features in ${features.extractSeconds.toFixed(1)} s`);
+    for (const n of [...notices].slice(0, 5)) log(n);
+    if (notices.size > 5) log(`(${notices.size - 5} more notices of the same kind)`);
 
-    // One job per task; with --jobs > 1 they train in worker threads, else here, one by one.
-    const jobs: TaskJob[] = tasks.map((task) => {
-      const defaults = profile === "quick" ? task.defaults.quick : task.defaults.full;
-      const training: TrainingOptions = {
-        learningRate: options.learningRate ?? defaults.learningRate,
-        steps: options.steps ?? defaults.steps,
-        batchSize: options.batchSize ?? defaults.batchSize,
-        evalEvery: Math.min(defaults.evalEvery, options.steps ?? defaults.steps),
-      };
-      const finalPath = resultPath(resultsDir, options.upstream, task.name);
-      return {
-        task: task.name,
-        corpusDir: corpus.dir,
-        features: Object.fromEntries((["train", "dev", "test"] as const).map((split) => [split, { index: stores[split].indexPath, bin: stores[split].binPath }])) as TaskJob["features"],
-        inputDim: upstream.hiddenSize,
-        frameRate: upstream.frameRate,
-        seed,
-        options: training,
-        checkpointPath: path.join(path.dirname(finalPath), `.${task.name}.checkpoint.safetensors`),
-        // Steps are not part of the key: a rerun with more steps continues from the checkpoint.
-        checkpointKey: JSON.stringify({ upstream: upstream.identity, corpus: corpus.hash, task: task.name, seed, learningRate: training.learningRate, batchSize: training.batchSize, evalEvery: training.evalEvery }),
-      };
-    });
-
+    const jobs = plans.map((plan) => makeJob(plan, options, upstream, resultsDir, seed, features.sources.get(plan.task.name)!));
     const results: TaskResult[] = [];
     const finish = (job: TaskJob, trained: TrainResult) => {
-      const task = tasks.find((t) => t.name === job.task)!;
-      const result: TaskResult = {
-        upstream: options.upstream,
-        upstreamIdentity: upstream.identity,
-        task: task.name,
-        metric: task.metric.name,
-        value: trained.test.value,
-        higherIsBetter: task.metric.higherIsBetter,
-        secondary: trained.test.secondary,
-        devValue: trained.dev.value,
-        layerWeights: trained.layerWeights,
-        corpus: { name: corpus.manifest.name, profile: corpus.manifest.profile, hash: corpus.hash, seed: corpus.manifest.seed },
-        seed,
-        training: { ...job.options, bestStep: trained.bestStep, finalTrainLoss: trained.finalTrainLoss, resumedFromStep: trained.resumedFromStep },
-        // Extraction is shared by all tasks of a run; it is reported on each.
-        seconds: { extract: extractSeconds, train: trained.seconds.train, evaluate: trained.seconds.evaluate },
-        backend: backend.name,
-        version: packageVersion(),
-        gitCommit: gitCommit(),
-        createdAt: new Date().toISOString(),
-      };
+      const plan = plans.find((p) => p.task.name === job.task)!;
+      const result = resultOf(plan, options, upstream.identity, backend.name, seed, job.options, trained, features.extractSeconds);
       writeResult(resultsDir, result);
       fs.rmSync(job.checkpointPath, { force: true });
       results.push(result);
-      log(`${task.name}: ${task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
+      log(`${plan.task.name}: ${plan.task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
     };
 
     // Longest first, so the pool's lanes finish together.
     const cost = (j: TaskJob) => j.options.steps * (tasks.find((t) => t.name === j.task)!.costPerStep ?? 1);
     jobs.sort((a, b) => cost(b) - cost(a));
     const workerUrl = new URL("./task-worker.js", import.meta.url);
-    const parallel = Math.min(options.jobs ?? defaultJobs(), jobs.length);
+    // Without a cache the upstream runs inside training, which stays in this thread.
+    const parallel = options.noCache ? 1 : Math.min(options.jobs ?? defaultJobs(), jobs.length);
     for (const job of jobs) log(`training ${job.task} on ${options.upstream}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);
-    if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) {
-      await runInWorkers(jobs, parallel, workerUrl, finish, options.progress);
-    } else {
-      for (const job of jobs) {
-        const task = tasks.find((t) => t.name === job.task)!;
-        const trained = await trainAndEvaluate({
-          task,
-          context: { corpus, inputDim: job.inputDim, frameRate: job.frameRate, seed },
-          splits: task.splits(corpus),
-          stores,
-          options: job.options,
-          seed,
-          checkpointPath: job.checkpointPath,
-          checkpointKey: job.checkpointKey,
-          progress: options.progress,
-        });
-        finish(job, trained);
+    try {
+      if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) {
+        await runInWorkers(jobs, parallel, workerUrl, finish, options.progress);
+      } else {
+        for (const job of jobs) {
+          const plan = plans.find((p) => p.task.name === job.task)!;
+          const trained = await trainAndEvaluate({
+            task: plan.task,
+            context: { data: plan.data, inputDim: job.inputDim, frameRate: job.frameRate, seed },
+            stores: features.sources.get(plan.task.name)!,
+            options: job.options,
+            seed,
+            checkpointPath: job.checkpointPath,
+            checkpointKey: job.checkpointKey,
+            progress: options.progress,
+          });
+          finish(job, trained);
+        }
       }
+    } finally {
+      features.close();
     }
-    for (const s of Object.values(stores)) s.close();
     // In SUPERB order, whatever order the workers finished in.
     return tasks.map((t) => results.find((r) => r.task === t.name)!);
   } finally {
     await upstream.dispose();
   }
+}
+
+function makeJob(plan: TaskDataPlan, options: RunOptions, upstream: Upstream, resultsDir: string, seed: number, sources: Record<Split, FeatureSource>): TaskJob {
+  const training = trainingOptionsOf(plan, options);
+  const finalPath = resultPath(resultsDir, options.upstream, plan.task.name);
+  const indexOf = (s: FeatureSource) => (s as Partial<FeatureStore>).indexPath ?? "";
+  return {
+    task: plan.task.name,
+    data: plan.data,
+    features: { train: indexOf(sources.train), dev: indexOf(sources.dev), test: indexOf(sources.test) },
+    inputDim: upstream.hiddenSize,
+    frameRate: upstream.frameRate,
+    seed,
+    options: training,
+    checkpointPath: path.join(path.dirname(finalPath), `.${plan.task.name}.checkpoint.safetensors`),
+    // Steps are not part of the key: a rerun with more steps continues from the checkpoint.
+    checkpointKey: JSON.stringify({ upstream: upstream.identity, dataset: plan.dataset.fingerprint.hash, task: plan.task.name, seed, learningRate: training.learningRate, batchSize: training.batchSize, evalEvery: training.evalEvery }),
+  };
+}
+
+function resultOf(plan: TaskDataPlan, options: RunOptions, upstreamIdentity: string, backend: string, seed: number, training: TrainingOptions, trained: TrainResult, extractSeconds: number): TaskResult {
+  const { task, dataset } = plan;
+  const embedded = dataset.kind === "embedded" ? { profile: options.profile ?? DEFAULT_PROFILE, seed: options.corpusSeed ?? DEFAULT_CORPUS_SEED } : {};
+  return {
+    upstream: options.upstream,
+    upstreamIdentity,
+    task: task.name,
+    metric: task.metric.name,
+    value: trained.test.value,
+    higherIsBetter: task.metric.higherIsBetter,
+    secondary: trained.test.secondary,
+    devValue: trained.dev.value,
+    layerWeights: trained.layerWeights,
+    dataset: { ...dataset.fingerprint, counts: splitCounts(plan.data), ...embedded },
+    seed,
+    training: { ...training, bestStep: trained.bestStep, finalTrainLoss: trained.finalTrainLoss, resumedFromStep: trained.resumedFromStep },
+    // Extraction is shared by all tasks of a run; it is reported on each.
+    seconds: { extract: extractSeconds, train: trained.seconds.train, evaluate: trained.seconds.evaluate },
+    backend,
+    version: packageVersion(),
+    gitCommit: gitCommit(),
+    createdAt: new Date().toISOString(),
+  };
 }
 
 export function defaultJobs(): number {

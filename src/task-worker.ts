@@ -5,18 +5,18 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { initTensorBackend } from "./backend.js";
-import { loadCorpus } from "./corpus/generate.js";
-import type { Split } from "./corpus/types.js";
-import { FeatureStore, type FeatureIndex } from "./feature-cache.js";
-import * as fs from "node:fs";
+import type { Split, TaskData } from "./dataset.js";
+import { openFeatureStore, type FeatureStore } from "./feature-cache.js";
 import { findTask } from "./registry.js";
 import type { TrainingOptions } from "./task.js";
 import { trainAndEvaluate, type TrainResult } from "./train.js";
 
 export interface TaskJob {
   task: string;
-  corpusDir: string;
-  features: Record<Split, { index: string; bin: string }>;
+  /** The task's splits and label sets (structured-cloned to the worker). */
+  data: TaskData;
+  /** Index file of each split's feature store. */
+  features: Record<Split, string>;
   inputDim: number;
   frameRate: number;
   seed: number;
@@ -31,25 +31,18 @@ export type TaskWorkerMessage =
   | { type: "error"; task: string; message: string; userError: boolean };
 
 export function openStores(features: TaskJob["features"]): Record<Split, FeatureStore> {
-  const stores = {} as Record<Split, FeatureStore>;
-  for (const split of ["train", "dev", "test"] as const) {
-    const index = JSON.parse(fs.readFileSync(features[split].index, "utf8")) as FeatureIndex;
-    stores[split] = new FeatureStore(index, features[split].bin);
-  }
-  return stores;
+  return { train: openFeatureStore(features.train), dev: openFeatureStore(features.dev), test: openFeatureStore(features.test) };
 }
 
 async function runJob(job: TaskJob): Promise<void> {
   const port = parentPort!;
   try {
     await initTensorBackend();
-    const corpus = await loadCorpus(job.corpusDir);
     const task = await findTask(job.task);
     const stores = openStores(job.features);
     const result = await trainAndEvaluate({
       task,
-      context: { corpus, inputDim: job.inputDim, frameRate: job.frameRate, seed: job.seed },
-      splits: task.splits(corpus),
+      context: { data: job.data, inputDim: job.inputDim, frameRate: job.frameRate, seed: job.seed },
       stores,
       options: job.options,
       seed: job.seed,
@@ -58,7 +51,7 @@ async function runJob(job: TaskJob): Promise<void> {
       progress: false,
       onStep: (loss) => port.postMessage({ type: "step", task: job.task, loss } satisfies TaskWorkerMessage),
     });
-    for (const s of Object.values(stores)) s.close();
+    for (const s of new Set(Object.values(stores))) s.close();
     port.postMessage({ type: "done", task: job.task, result } satisfies TaskWorkerMessage);
   } catch (err) {
     const e = err as Error;

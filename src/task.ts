@@ -1,13 +1,14 @@
 import type * as tf from "@tensorflow/tfjs";
-import type { Corpus, Utterance } from "./corpus/types.js";
+import type { DatasetItem, Split, TaskData } from "./dataset.js";
 
 /**
- * A task turns features into a metric (s3prl's downstream "expert"): it picks its utterances and
- * labels from the corpus, builds a model from downstream heads, defines the loss, and scores
- * predictions. The shared loop in train.ts does batching, the featurizer, optimisation, model
+ * A task turns features into a metric (s3prl's downstream "expert"): it takes its splits and
+ * label sets from a dataset (TaskData), builds a model from downstream heads, defines the loss,
+ * and scores predictions. The shared loop in train.ts does batching, the featurizer, optimisation, model
  * selection on dev and checkpoints.
  */
 export type MetricName = "per" | "wer" | "accuracy" | "eer";
+export type { Split };
 
 export interface MetricSpec {
   name: MetricName;
@@ -24,7 +25,8 @@ export interface TrainingOptions {
 }
 
 export interface TaskContext {
-  corpus: Corpus;
+  /** The task's splits and label sets, from the dataset. */
+  data: TaskData;
   /** Dimension of the featurizer output. */
   inputDim: number;
   /** Frames per second of the features. */
@@ -34,7 +36,7 @@ export interface TaskContext {
 
 /** A batch after the featurizer: [B, T, D] features, valid lengths, and the utterances. */
 export interface FeatureBatch {
-  utterances: Utterance[];
+  utterances: DatasetItem[];
   features: tf.Tensor3D;
   lengths: number[];
 }
@@ -53,18 +55,15 @@ export interface Score {
   secondary: Record<string, number>;
 }
 
-export interface TaskSplits {
-  train: Utterance[];
-  dev: Utterance[];
-  test: Utterance[];
-}
 
 export interface TaskDefinition<P = unknown> {
   readonly name: string;
   readonly description: string;
   readonly metric: MetricSpec;
-  /** Training defaults per corpus profile ("full" applies to unknown profiles). */
-  readonly defaults: { quick: TrainingOptions; full: TrainingOptions };
+  /** Dataset kinds this task reads (`--data KIND=DIR`); "embedded" is the synthetic corpus. */
+  readonly datasetKinds: readonly string[];
+  /** Training defaults; a dataset may override them (the embedded corpus does, per profile). */
+  readonly defaults: TrainingOptions;
   /**
    * Present the first epoch shortest-first (SortaGrad, Amodei et al. 2016): CTC leaves its
    * all-blank plateau sooner when it starts on short utterances.
@@ -83,13 +82,16 @@ export interface TaskDefinition<P = unknown> {
    * commute with the mean, at a fraction of the cost for upstreams with many layers.
    */
   readonly poolsUtteranceMean?: boolean;
+  /**
+   * Draw training batches class-balanced (uniform over classes, then over a class's items), as
+   * s3prl's KS does with a WeightedRandomSampler: returns an item's class.
+   */
+  readonly balanceBy?: (item: DatasetItem) => string;
   /** Relative cost of one training step, used only to start the longest tasks first. */
   readonly costPerStep?: number;
-  /** The utterances this task trains, selects and tests on. */
-  splits(corpus: Corpus): TaskSplits;
-  createModel(context: TaskContext, splits: TaskSplits): TaskModel<P>;
+  createModel(context: TaskContext): TaskModel<P>;
   /** Scores predictions for the dev (model selection) or test split. */
-  score(predictions: Map<string, P>, utterances: Utterance[], split: "dev" | "test", context: TaskContext): Score;
+  score(predictions: Map<string, P>, items: DatasetItem[], split: "dev" | "test", context: TaskContext): Score;
 }
 
 /** True when a is a better score than b under the metric's direction. */

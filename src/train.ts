@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "node:fs";
-import type { Split, Utterance } from "./corpus/types.js";
-import type { FeatureStore } from "./feature-cache.js";
+import type { DatasetItem, Split } from "./dataset.js";
+import type { FeatureSource } from "./feature-cache.js";
 import { WeightedLayerSum } from "./featurizer.js";
 import { startProgress } from "./progress.js";
 import { readSafetensors, writeSafetensors, type TensorMap } from "./safetensors.js";
-import { isBetter, type Score, type TaskContext, type TaskDefinition, type TaskSplits, type TrainingOptions } from "./task.js";
-import { seededShuffle } from "./random.js";
+import { isBetter, type Score, type TaskContext, type TaskDefinition, type TrainingOptions } from "./task.js";
+import { mulberry32, seededShuffle } from "./random.js";
 
 /**
  * The shared training loop: batches from the feature cache, featurizer + task model, Adam, dev
@@ -25,9 +25,9 @@ export interface TrainResult {
 
 export interface TrainOptions<P> {
   task: TaskDefinition<P>;
+  /** The task's data (splits, label sets) and model dimensions. */
   context: TaskContext;
-  splits: TaskSplits;
-  stores: Record<Split, FeatureStore>;
+  stores: Record<Split, FeatureSource>;
   options: TrainingOptions;
   seed: number;
   /** Checkpoint file; absent = no checkpointing. */
@@ -45,23 +45,23 @@ export interface Normaliser {
   invStd: Float32Array;
 }
 
-function normaliserOf(store: FeatureStore): Normaliser {
+function normaliserOf(store: FeatureSource): Normaliser {
   return {
-    mean: Float32Array.from(store.index.mean),
-    invStd: Float32Array.from(store.index.std, (s) => 1 / s),
+    mean: Float32Array.from(store.mean),
+    invStd: Float32Array.from(store.std, (s) => 1 / s),
   };
 }
 
-/** Loads utterances as a padded [B, L, T, D] tensor of standardised features. */
-export function loadStackedBatch(utts: Utterance[], stores: Record<Split, FeatureStore>, norm: Normaliser): { stacked: tf.Tensor4D; lengths: number[] } {
-  const store0 = stores[utts[0].split];
-  const L = store0.numLayers;
-  const D = store0.dim;
-  const lengths = utts.map((u) => stores[u.split].numFrames(u.id));
+/** Loads items of one split as a padded [B, L, T, D] tensor of standardised features. */
+export async function loadStackedBatch(utts: DatasetItem[], store: FeatureSource, norm: Normaliser): Promise<{ stacked: tf.Tensor4D; lengths: number[] }> {
+  const L = store.numLayers;
+  const D = store.dim;
+  const blocks = await Promise.all(utts.map((u) => store.read(u.id)));
+  const lengths = blocks.map((b) => b.length / (L * D));
   const T = Math.max(1, ...lengths);
   const data = new Float32Array(utts.length * L * T * D);
-  utts.forEach((u, b) => {
-    const block = stores[u.split].read(u.id);
+  utts.forEach((_, b) => {
+    const block = blocks[b];
     const len = lengths[b];
     for (let l = 0; l < L; l++) {
       const src = l * len * D;
@@ -90,28 +90,31 @@ export function standardisedLayerMeans(block: Float32Array, numLayers: number, n
 
 /**
  * The batch loader of a task: padded frames, or for `poolsUtteranceMean` tasks one frame per
- * utterance holding its per-layer means ([B, L, 1, D], lengths 1). Those means are kept in
- * memory after the first read: L x D floats per utterance, not frames.
+ * utterance holding its per-layer means ([B, L, 1, D], lengths 1). From a frames store the means
+ * are kept in memory after the first read (L x D floats per item); a "means" store holds them
+ * already and is read as it is.
  */
-type BatchLoader = (utts: Utterance[]) => { stacked: tf.Tensor4D; lengths: number[] };
+type BatchLoader = (utts: DatasetItem[], split: Split) => Promise<{ stacked: tf.Tensor4D; lengths: number[] }>;
 
-function batchLoader(pooled: boolean, stores: Record<Split, FeatureStore>, norm: Normaliser): BatchLoader {
-  if (!pooled) return (utts) => loadStackedBatch(utts, stores, norm);
+function batchLoader(pooled: boolean, stores: Record<Split, FeatureSource>, norm: Normaliser): BatchLoader {
+  if (!pooled) return (utts, split) => loadStackedBatch(utts, stores[split], norm);
   const means = new Map<string, Float32Array>();
-  return (utts) => {
-    const L = stores[utts[0].split].numLayers;
-    const D = stores[utts[0].split].dim;
+  return async (utts, split) => {
+    const store = stores[split];
+    const L = store.numLayers;
+    const D = store.dim;
     const data = new Float32Array(utts.length * L * D);
-    utts.forEach((u, b) => {
-      const key = `${u.split}/${u.id}`;
+    for (let b = 0; b < utts.length; b++) {
+      const u = utts[b];
+      const key = `${split}/${u.id}`;
       let m = means.get(key);
       if (!m) {
-        const store = stores[u.split];
-        m = standardisedLayerMeans(store.read(u.id), L, store.numFrames(u.id), D, norm);
-        means.set(key, m);
+        const block = await store.read(u.id);
+        m = standardisedLayerMeans(block, L, block.length / (L * D), D, norm);
+        if (store.mode === "frames") means.set(key, m);
       }
       data.set(m, b * L * D);
-    });
+    }
     return { stacked: tf.tensor4d(data, [utts.length, L, 1, D]), lengths: utts.map(() => 1) };
   };
 }
@@ -128,13 +131,13 @@ const BUCKET_POOL_BATCHES = 8;
  * of this corpus pad 1.5x, i.e. a third of a sequence head's work is on padding).
  */
 export function batchForStep(
-  train: readonly Utterance[],
+  train: readonly DatasetItem[],
   batchSize: number,
   seed: number,
   step: number,
   sortedFirstEpoch: boolean,
-  lengthOf?: (u: Utterance) => number,
-): Utterance[] {
+  lengthOf?: (u: DatasetItem) => number,
+): DatasetItem[] {
   const perEpoch = Math.max(1, Math.floor(train.length / batchSize));
   const epoch = Math.floor(step / perEpoch);
   const within = step % perEpoch;
@@ -154,13 +157,33 @@ export function batchForStep(
   return batches[batchOrder[within]].map((i) => train[i]);
 }
 
-async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>, featurizer: WeightedLayerSum, utts: Utterance[], stores: Record<Split, FeatureStore>, load: BatchLoader, batchSize: number): Promise<Map<string, P>> {
+/**
+ * Class-balanced batch of step s (s3prl KS's WeightedRandomSampler with weights 1 / class size):
+ * each slot draws a class uniformly, then an item of it uniformly; deterministic in (seed, s).
+ */
+export function balancedBatchForStep(train: readonly DatasetItem[], classOf: (u: DatasetItem) => string, batchSize: number, seed: number, step: number): DatasetItem[] {
+  const byClass = new Map<string, DatasetItem[]>();
+  for (const u of train) {
+    const c = classOf(u);
+    const list = byClass.get(c);
+    if (list) list.push(u);
+    else byClass.set(c, [u]);
+  }
+  const classes = [...byClass.keys()].sort();
+  const rand = mulberry32((seed * 7919 + step * 104729) >>> 0);
+  return Array.from({ length: batchSize }, () => {
+    const members = byClass.get(classes[Math.floor(rand() * classes.length)])!;
+    return members[Math.floor(rand() * members.length)];
+  });
+}
+
+async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>, featurizer: WeightedLayerSum, utts: DatasetItem[], split: Split, store: FeatureSource, load: BatchLoader, batchSize: number): Promise<Map<string, P>> {
   // Length-sorted batches waste little on padding.
-  const sorted = [...utts].sort((a, b) => stores[a.split].numFrames(a.id) - stores[b.split].numFrames(b.id));
+  const sorted = [...utts].sort((a, b) => store.sourceFrames(a.id) - store.sourceFrames(b.id));
   const out = new Map<string, P>();
   for (let i = 0; i < sorted.length; i += batchSize) {
     const chunk = sorted.slice(i, i + batchSize);
-    const { stacked, lengths } = load(chunk);
+    const { stacked, lengths } = await load(chunk, split);
     const features = featurizer.apply(stacked);
     // predict() returns plain data; the scope frees every intermediate tensor of the heads.
     tf.engine().startScope();
@@ -177,12 +200,13 @@ async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>
 }
 
 export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainResult> {
-  const { task, context, splits, stores, options } = opts;
+  const { task, context, stores, options } = opts;
+  const splits = context.data.splits;
   if (splits.train.length === 0) throw new Error(`task ${task.name}: no training utterances`);
   const norm = normaliserOf(stores.train);
   const load = batchLoader(task.poolsUtteranceMean === true, stores, norm);
   const featurizer = new WeightedLayerSum(stores.train.numLayers);
-  const model = task.createModel(context, splits);
+  const model = task.createModel(context);
   const named = new Map<string, tf.Variable>([["featurizer.weights", featurizer.weights], ...model.parameters]);
   const varList = [...named.values()];
   const optimizer = tf.train.adam(options.learningRate);
@@ -210,15 +234,15 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   }
 
   const trainUtterances = task.sortagrad
-    ? [...splits.train].sort((a, b) => stores[a.split].numFrames(a.id) - stores[b.split].numFrames(b.id) || (a.id < b.id ? -1 : 1))
+    ? [...splits.train].sort((a, b) => stores.train.sourceFrames(a.id) - stores.train.sourceFrames(b.id) || (a.id < b.id ? -1 : 1))
     : splits.train;
-  const lengthOf = task.bucketByLength ? (u: Utterance) => stores[u.split].numFrames(u.id) : undefined;
+  const lengthOf = task.bucketByLength ? (u: DatasetItem) => stores.train.sourceFrames(u.id) : undefined;
   const trainStart = performance.now();
   const bar = startProgress({ label: `training ${task.name}`, total: options.steps, unit: "steps", enabled: opts.progress });
   bar.increment(step);
   const evaluateDev = async () => {
     const t0 = performance.now();
-    const preds = await predictAll(model, featurizer, splits.dev, stores, load, options.batchSize * 2);
+    const preds = await predictAll(model, featurizer, splits.dev, "dev", stores.dev, load, options.batchSize * 2);
     const score = task.score(preds, splits.dev, "dev", context);
     evalSeconds += (performance.now() - t0) / 1000;
     if (!bestDev || isBetter(task.metric, score.value, bestDev.value)) {
@@ -230,8 +254,10 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   };
   try {
     while (step < options.steps) {
-      const utts = batchForStep(trainUtterances, options.batchSize, opts.seed, step, task.sortagrad === true, lengthOf);
-      const { stacked, lengths } = load(utts);
+      const utts = task.balanceBy
+        ? balancedBatchForStep(trainUtterances, task.balanceBy, options.batchSize, opts.seed, step)
+        : batchForStep(trainUtterances, options.batchSize, opts.seed, step, task.sortagrad === true, lengthOf);
+      const { stacked, lengths } = await load(utts, "train");
       const lossTensor = optimizer.minimize(() => {
         const features = featurizer.apply(stacked);
         return model.loss({ utterances: utts, features, lengths });
@@ -262,7 +288,7 @@ export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainR
   // Model selection: the parameters of the best dev evaluation are tested.
   for (const [k, v] of named) v.assign(best!.get(k)!);
   const t0 = performance.now();
-  const testPreds = await predictAll(model, featurizer, splits.test, stores, load, options.batchSize * 2);
+  const testPreds = await predictAll(model, featurizer, splits.test, "test", stores.test, load, options.batchSize * 2);
   const test = task.score(testPreds, splits.test, "test", context);
   const testSeconds = (performance.now() - t0) / 1000;
   const layerWeights = featurizer.layerWeights();

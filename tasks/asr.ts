@@ -13,16 +13,10 @@ export const task: TaskDefinition<string> = {
   sortagrad: true,
   bucketByLength: true,
   costPerStep: 6,
-  defaults: {
-    quick: { learningRate: 2e-3, steps: 60, batchSize: 16, evalEvery: 30 },
-    full: { learningRate: 3e-3, steps: 600, batchSize: 16, evalEvery: 150 },
-  },
-  splits(corpus) {
-    const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.text.length > 0);
-    return { train: by("train"), dev: by("dev"), test: by("test") };
-  },
+  datasetKinds: ["embedded", "librispeech"],
+  defaults: { learningRate: 3e-3, steps: 4000, batchSize: 16, evalEvery: 500 },
   createModel(context) {
-    const charSet = context.corpus.manifest.charSet;
+    const charSet = context.data.charSet ?? [];
     const charIndex = new Map(charSet.map((c, i) => [c, i + 1])); // 0 = blank
     const params = new ParameterSet(context.seed);
     const head = new BiLstmHead(params, context.inputDim, charSet.length + 1, {
@@ -35,9 +29,9 @@ export const task: TaskDefinition<string> = {
       // and a third of FBANK's LSTM steps (the recurrence's cost grows with steps, not width).
       stack: Math.max(1, Math.round(context.frameRate / 33)),
     });
-    const labelsOf = (text: string) => [...text].map((c) => {
+    const labelsOf = (text: string | undefined) => [...(text ?? "")].map((c) => {
       const id = charIndex.get(c);
-      if (id === undefined) throw new Error(`character ${JSON.stringify(c)} is not in the corpus character set`);
+      if (id === undefined) throw new Error(`character ${JSON.stringify(c)} is not in the dataset's character set`);
       return id;
     });
     return {
@@ -59,7 +53,7 @@ export const task: TaskDefinition<string> = {
     };
   },
   score(predictions, utterances) {
-    const refs = utterances.map((u) => u.text);
+    const refs = utterances.map((u) => u.text ?? "");
     const hyps = utterances.map((u) => predictions.get(u.id) ?? "");
     return { value: wordErrorRate(refs, hyps), secondary: { cer: characterErrorRate(refs, hyps) } };
   },

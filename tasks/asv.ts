@@ -4,13 +4,14 @@ import { amSoftmaxLoss } from "../src/losses.js";
 import { equalErrorRate, minDcf } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
 import { mulberry32 } from "../src/random.js";
-import type { AsvTrial, Utterance } from "../src/corpus/types.js";
+import type { AsvTrial, DatasetItem } from "../src/dataset.js";
 import type { TaskDefinition } from "../src/task.js";
 
 /**
- * Speaker verification: x-vector head trained with AM-softmax (s = 30, m = 0.4) on the seen
+ * Speaker verification: x-vector head trained with AM-softmax (s = 30, m = 0.4) on the training
  * speakers; L2-normalised embeddings of unseen speakers scored by cosine on the trial list;
- * EER (%) and minDCF (p_target = 0.01).
+ * EER (%) and minDCF (p_target = 0.01). Models are selected on dev trials (the dataset's, or
+ * balanced ones drawn from the dev speakers), never on the test trials.
  */
 export const task: TaskDefinition<Float32Array> = {
   name: "asv",
@@ -18,22 +19,10 @@ export const task: TaskDefinition<Float32Array> = {
   metric: { name: "eer", higherIsBetter: false },
   bucketByLength: true,
   costPerStep: 2,
-  defaults: {
-    quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
-    full: { learningRate: 2e-3, steps: 480, batchSize: 32, evalEvery: 120 },
-  },
-  splits(corpus) {
-    const seen = new Set(corpus.manifest.speakers.filter((s) => s.seen).map((s) => s.id));
-    const inTrials = new Set(corpus.manifest.asvTrials.flatMap((t) => [t.enroll, t.test]));
-    const utts = corpus.manifest.utterances;
-    return {
-      train: utts.filter((u) => u.split === "train" && seen.has(u.speaker)),
-      dev: utts.filter((u) => u.split === "dev" && seen.has(u.speaker)),
-      test: utts.filter((u) => inTrials.has(u.id)),
-    };
-  },
-  createModel(context, splits) {
-    const speakers = [...new Set(splits.train.map((u) => u.speaker))].sort();
+  datasetKinds: ["embedded", "voxceleb1"],
+  defaults: { learningRate: 2e-3, steps: 3000, batchSize: 32, evalEvery: 500 },
+  createModel(context) {
+    const speakers = [...new Set(context.data.splits.train.map((u) => u.speaker))].sort();
     const index = new Map(speakers.map((s, i) => [s, i]));
     const params = new ParameterSet(context.seed);
     // SUPERB: 512 / 512 / 1500 channels on VoxCeleb at 100 fps. Here a quarter of the width at
@@ -55,7 +44,7 @@ export const task: TaskDefinition<Float32Array> = {
     };
   },
   score(predictions, utterances, split, context) {
-    const trials = split === "test" ? context.corpus.manifest.asvTrials : devTrials(utterances, context.seed);
+    const trials = split === "test" ? testTrials(context.data.trials?.test) : context.data.trials?.dev ?? devTrials(utterances, context.seed);
     const scores = trials.map((t) => cosine(predictions.get(t.enroll)!, predictions.get(t.test)!));
     const labels = trials.map((t) => t.label);
     return {
@@ -66,10 +55,15 @@ export const task: TaskDefinition<Float32Array> = {
 };
 
 /** Balanced dev trials among seen speakers' dev utterances (one target and one non-target each). */
-export function devTrials(utterances: Utterance[], seed: number): AsvTrial[] {
+function testTrials(trials: AsvTrial[] | undefined): AsvTrial[] {
+  if (!trials || trials.length === 0) throw new Error("speaker verification needs the dataset's test trials");
+  return trials;
+}
+
+export function devTrials(utterances: DatasetItem[], seed: number): AsvTrial[] {
   const rand = mulberry32(seed ^ 0x5eed);
   const sorted = [...utterances].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const bySpeaker = new Map<string, Utterance[]>();
+  const bySpeaker = new Map<string, DatasetItem[]>();
   for (const u of sorted) bySpeaker.set(u.speaker, [...(bySpeaker.get(u.speaker) ?? []), u]);
   const trials: AsvTrial[] = [];
   for (const u of sorted) {

@@ -3,7 +3,8 @@ import { MeanPoolLinearHead } from "../downstreams/mean-pool-linear.js";
 import { crossEntropy } from "../src/losses.js";
 import { accuracy } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
-import type { IntentSlots } from "../src/corpus/types.js";
+import type { IntentSlots } from "../src/dataset.js";
+import type { TaskData } from "../src/dataset.js";
 import type { TaskDefinition } from "../src/task.js";
 
 const SLOTS = ["action", "object", "location"] as const;
@@ -17,21 +18,15 @@ export const task: TaskDefinition<number[]> = {
   description: "intent classification: mean pooling + linear over action/object/location, accuracy (%)",
   metric: { name: "accuracy", higherIsBetter: true },
   poolsUtteranceMean: true,
-  defaults: {
-    quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
-    full: { learningRate: 2e-3, steps: 600, batchSize: 32, evalEvery: 150 },
-  },
-  splits(corpus) {
-    const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.intent !== null);
-    return { train: by("train"), dev: by("dev"), test: by("test") };
-  },
+  datasetKinds: ["embedded", "fsc"],
+  defaults: { learningRate: 2e-3, steps: 3000, batchSize: 32, evalEvery: 500 },
   createModel(context) {
-    const slotValues = context.corpus.manifest.intentSlots;
+    const slotValues = slotValuesOf(context.data);
     const sizes = SLOTS.map((s) => slotValues[s].length);
     const params = new ParameterSet(context.seed);
     const head = new MeanPoolLinearHead(params, context.inputDim, sizes.reduce((a, b) => a + b, 0));
     const split = (logits: tf.Tensor2D) => tf.split(logits, sizes, 1) as tf.Tensor2D[];
-    const classesOf = (intent: IntentSlots | null) => SLOTS.map((s) => slotIndex(slotValues[s], intent, s));
+    const classesOf = (intent: IntentSlots | undefined) => SLOTS.map((s) => slotIndex(slotValues[s], intent, s));
     return {
       parameters: params.variables,
       loss: (batch) => {
@@ -47,7 +42,7 @@ export const task: TaskDefinition<number[]> = {
     };
   },
   score(predictions, utterances, _split, context) {
-    const slotValues = context.corpus.manifest.intentSlots;
+    const slotValues = slotValuesOf(context.data);
     const truth = utterances.map((u) => SLOTS.map((s) => slotIndex(slotValues[s], u.intent, s)));
     const pred = utterances.map((u) => predictions.get(u.id) ?? [-1, -1, -1]);
     const secondary: Record<string, number> = {};
@@ -56,9 +51,14 @@ export const task: TaskDefinition<number[]> = {
   },
 };
 
-function slotIndex(values: string[], intent: IntentSlots | null, slot: (typeof SLOTS)[number]): number {
+function slotValuesOf(data: TaskData): NonNullable<TaskData["intentSlots"]> {
+  if (!data.intentSlots) throw new Error("intent classification needs the dataset's intent slot values");
+  return data.intentSlots;
+}
+
+function slotIndex(values: string[], intent: IntentSlots | undefined, slot: (typeof SLOTS)[number]): number {
   if (!intent) throw new Error("intent classification got an utterance without intent slots");
   const i = values.indexOf(intent[slot]);
-  if (i < 0) throw new Error(`intent ${slot} "${intent[slot]}" is not among the corpus slot values`);
+  if (i < 0) throw new Error(`intent ${slot} "${intent[slot]}" is not among the dataset's slot values`);
   return i;
 }

@@ -12,22 +12,16 @@ export const task: TaskDefinition<number[]> = {
   metric: { name: "per", higherIsBetter: false },
   sortagrad: true,
   bucketByLength: true,
-  defaults: {
-    quick: { learningRate: 2e-3, steps: 150, batchSize: 16, evalEvery: 75 },
-    full: { learningRate: 2e-3, steps: 1000, batchSize: 16, evalEvery: 250 },
-  },
-  splits(corpus) {
-    const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && u.phonemes.length > 0);
-    return { train: by("train"), dev: by("dev"), test: by("test") };
-  },
+  datasetKinds: ["embedded", "librispeech"],
+  defaults: { learningRate: 2e-3, steps: 4000, batchSize: 16, evalEvery: 500 },
   createModel(context) {
-    const phoneIndex = new Map(context.corpus.manifest.phoneSet.map((p, i) => [p, i + 1])); // 0 = blank
+    const phoneIndex = new Map((context.data.phoneSet ?? []).map((p, i) => [p, i + 1])); // 0 = blank
     const numClasses = phoneIndex.size + 1;
     const params = new ParameterSet(context.seed);
     const head = new FrameLinearHead(params, context.inputDim, numClasses);
-    const labelsOf = (phones: string[]) => phones.map((p) => {
+    const labelsOf = (phones: string[] | undefined) => (phones ?? []).map((p) => {
       const id = phoneIndex.get(p);
-      if (id === undefined) throw new Error(`phone ${p} is not in the corpus phone set`);
+      if (id === undefined) throw new Error(`phone ${p} is not in the dataset's phone set`);
       return id;
     });
     return {
@@ -45,8 +39,8 @@ export const task: TaskDefinition<number[]> = {
     };
   },
   score(predictions, utterances, _split, context) {
-    const phoneIndex = new Map(context.corpus.manifest.phoneSet.map((p, i) => [p, i + 1]));
-    const refs = utterances.map((u) => u.phonemes.map((p) => phoneIndex.get(p)!));
+    const phoneIndex = new Map((context.data.phoneSet ?? []).map((p, i) => [p, i + 1]));
+    const refs = utterances.map((u) => (u.phonemes ?? []).map((p) => phoneIndex.get(p)!));
     const hyps = utterances.map((u) => predictions.get(u.id) ?? []);
     const ops = refs.map((r, i) => editOperations(r, hyps[i]));
     const total = refs.reduce((s, r) => s + r.length, 0);

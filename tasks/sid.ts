@@ -2,30 +2,23 @@ import { MeanPoolLinearHead } from "../downstreams/mean-pool-linear.js";
 import { crossEntropy } from "../src/losses.js";
 import { accuracy } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
-import type { Corpus } from "../src/corpus/types.js";
+import type { TaskData } from "../src/dataset.js";
 import type { TaskDefinition } from "../src/task.js";
 
-function seenSpeakers(corpus: Corpus): string[] {
-  return corpus.manifest.speakers.filter((s) => s.seen).map((s) => s.id);
+function speakersOf(data: TaskData): string[] {
+  return data.classes ?? [...new Set(data.splits.train.map((u) => u.speaker))].sort();
 }
 
-/** Speaker identification over the seen speakers (closed set): mean pooling + linear, accuracy. */
+/** Speaker identification over the training speakers (closed set): mean pooling + linear, accuracy. */
 export const task: TaskDefinition<number> = {
   name: "sid",
-  description: "speaker identification: mean pooling + linear over seen speakers, accuracy (%)",
+  description: "speaker identification: mean pooling + linear over the training speakers, accuracy (%)",
   metric: { name: "accuracy", higherIsBetter: true },
   poolsUtteranceMean: true,
-  defaults: {
-    quick: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
-    full: { learningRate: 2e-3, steps: 600, batchSize: 32, evalEvery: 150 },
-  },
-  splits(corpus) {
-    const seen = new Set(seenSpeakers(corpus));
-    const by = (s: string) => corpus.manifest.utterances.filter((u) => u.split === s && seen.has(u.speaker));
-    return { train: by("train"), dev: by("dev"), test: by("test") };
-  },
+  datasetKinds: ["embedded", "voxceleb1"],
+  defaults: { learningRate: 2e-3, steps: 3000, batchSize: 32, evalEvery: 500 },
   createModel(context) {
-    const speakers = seenSpeakers(context.corpus);
+    const speakers = speakersOf(context.data);
     const index = new Map(speakers.map((s, i) => [s, i]));
     const params = new ParameterSet(context.seed);
     const head = new MeanPoolLinearHead(params, context.inputDim, speakers.length);
@@ -36,7 +29,7 @@ export const task: TaskDefinition<number> = {
     };
   },
   score(predictions, utterances, _split, context) {
-    const index = new Map(seenSpeakers(context.corpus).map((s, i) => [s, i]));
+    const index = new Map(speakersOf(context.data).map((s, i) => [s, i]));
     return { value: accuracy(utterances.map((u) => predictions.get(u.id) === index.get(u.speaker))), secondary: {} };
   },
 };

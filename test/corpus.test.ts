@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readWav } from "../src/audio.js";
 import { UserError } from "../src/errors.js";
 import {
   addNoise,
@@ -30,6 +31,9 @@ import { ACCENTS, EspeakSynth, PHONE_SET, parseEspeakPhonemes } from "../src/cor
 import {
   CHAR_SET,
   INTENT_SLOTS,
+  KS_CLASSES,
+  KS_KEYWORDS,
+  KS_UNKNOWN_WORDS,
   allCommandPhrasings,
   allIntents,
   commandText,
@@ -37,11 +41,16 @@ import {
   freeSentenceVocabulary,
   normalizeTranscript,
 } from "../src/corpus/text.js";
-import type { Corpus } from "../src/corpus/types.js";
+import type { Corpus, Utterance } from "../src/corpus/types.js";
 
 const TINY: CorpusProfile = TINY_PROFILE;
 
 const TRANSCRIPT = /^[A-Z']+( [A-Z']+)*$/;
+
+const isKeywordClip = (u: Utterance) => u.keyword !== null;
+const sentencesOf = (us: readonly Utterance[]) => us.filter((u) => !isKeywordClip(u));
+const keywordClipsOf = (us: readonly Utterance[]) => us.filter(isKeywordClip);
+const rmsDb = (x: Float32Array) => 10 * Math.log10(x.reduce((s, v) => s + v * v, 0) / x.length);
 
 let work: string;
 beforeAll(() => {
@@ -142,7 +151,7 @@ describe("eSpeak synthesis", () => {
 
   it("knows every phoneme of the whole vocabulary in every accent", async () => {
     const synth = await EspeakSynth.create();
-    const text = [...freeSentenceVocabulary(), ...allCommandPhrasings()].join(" ").toLowerCase().replace(/[^a-z' ]/g, " ").replace(/\s+/g, " ").trim();
+    const text = [...freeSentenceVocabulary(), ...allCommandPhrasings(), ...KS_KEYWORDS, ...KS_UNKNOWN_WORDS].join(" ").toLowerCase().replace(/[^a-z' ]/g, " ").replace(/\s+/g, " ").trim();
     const phones = new Set(PHONE_SET);
     for (const accent of ACCENTS) {
       const r = synth.synthesize(text, { accent: accent.code, variant: "m1", pitch: 50, pitchRange: 50, rate: 400 });
@@ -157,6 +166,7 @@ describe("corpus generation", () => {
     const b = await generateCorpus(join(work, "b"), TINY, 5);
     expect(a.hash).toBe(b.hash);
     expect(readFileSync(join(work, "a", "manifest.json")).equals(readFileSync(join(work, "b", "manifest.json")))).toBe(true);
+    expect(keywordClipsOf(a.manifest.utterances)).toHaveLength(18);
     for (const u of a.manifest.utterances) {
       expect(readFileSync(join(work, "a", u.path)).equals(readFileSync(join(work, "b", u.path)))).toBe(true);
     }
@@ -182,18 +192,23 @@ describe("corpus generation", () => {
       const root = join(cacheDir(), "corpus");
       mkdirSync(join(root, `.tmp-${corpusName(PROFILES.quick, 1234)}-999999-dead`, "wav"), { recursive: true });
       corpus = await ensureCorpus({ profile: "quick", cacheDir: cacheDir(), progress: false });
-    }, 60_000);
+    }, 180_000);
 
     it("has the documented size and leaves no temporary folders", () => {
       const m = corpus.manifest;
-      expect(m.name).toBe("synth-quick-s1234-v2");
+      expect(m.name).toBe("synth-quick-s1234-v3");
       expect(m.speakers.filter((s) => s.seen)).toHaveLength(8);
       expect(m.speakers.filter((s) => !s.seen)).toHaveLength(4);
-      expect(m.utterances).toHaveLength(256);
+      expect(m.utterances).toHaveLength(256 + 8 * 24);
+      expect(sentencesOf(m.utterances)).toHaveLength(256);
+      expect(m.ksClasses).toEqual([...KS_CLASSES]);
+      expect(m.ksClasses).toEqual(["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "_unknown_", "_silence_"]);
       expect(readdirSync(join(cacheDir(), "corpus"))).toEqual([m.name]);
-      const commands = m.utterances.filter((u) => u.intent !== null).length;
-      expect(commands / m.utterances.length).toBeCloseTo(0.5, 1);
-      const durations = m.utterances.map((u) => u.durationSec).sort((a, b) => a - b);
+      const sentences = sentencesOf(m.utterances);
+      const commands = sentences.filter((u) => u.intent !== null).length;
+      expect(commands / sentences.length).toBeCloseTo(0.5, 1);
+      expect(keywordClipsOf(m.utterances).every((u) => u.intent === null)).toBe(true);
+      const durations = sentences.map((u) => u.durationSec).sort((a, b) => a - b);
       expect(durations[Math.floor(durations.length * 0.2)]).toBeGreaterThan(1.5);
       expect(durations[Math.floor(durations.length * 0.8)]).toBeLessThan(3.2);
     });
@@ -203,11 +218,15 @@ describe("corpus generation", () => {
       const seen = new Set(m.speakers.filter((s) => s.seen).map((s) => s.id));
       for (const u of m.utterances) if (!seen.has(u.speaker)) expect(u.split).toBe("test");
       for (const id of seen) {
-        const mine = m.utterances.filter((u) => u.speaker === id);
-        const count = (s: string) => mine.filter((u) => u.split === s).length;
-        expect(count("train") / mine.length).toBeCloseTo(0.7, 1);
-        expect(count("dev")).toBeGreaterThan(0);
-        expect(count("test")).toBeGreaterThan(0);
+        // Sentences and keyword clips are each split on their own.
+        for (const part of [sentencesOf, keywordClipsOf]) {
+          const mine = part(m.utterances).filter((u) => u.speaker === id);
+          const count = (s: string) => mine.filter((u) => u.split === s).length;
+          expect(mine.length).toBeGreaterThan(0);
+          expect(count("train") / mine.length).toBeCloseTo(0.7, 1);
+          expect(count("dev") / mine.length).toBeCloseTo(0.15, 1);
+          expect(count("test") / mine.length).toBeCloseTo(0.15, 1);
+        }
       }
     });
 
@@ -231,6 +250,7 @@ describe("corpus generation", () => {
       const phones = new Set(m.phoneSet);
       expect(m.phoneSet).toEqual([...PHONE_SET]);
       for (const u of m.utterances) {
+        if (u.keyword === "_silence_") continue;
         expect(u.text).toMatch(TRANSCRIPT);
         expect(u.phonemes.length).toBeGreaterThan(0);
         expect(u.phonemes.every((p) => phones.has(p))).toBe(true);
@@ -241,7 +261,7 @@ describe("corpus generation", () => {
     });
 
     it("stores 16 kHz mono 16-bit WAVs matching the manifest durations", () => {
-      for (const u of corpus.manifest.utterances.slice(0, 40)) {
+      for (const u of sentencesOf(corpus.manifest.utterances).slice(0, 40)) {
         const bytes = readFileSync(join(corpus.dir, u.path));
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         expect(view.getUint16(22, true)).toBe(1); // channels
@@ -253,6 +273,64 @@ describe("corpus generation", () => {
         expect(u.durationSec).toBeLessThan(6);
         expect(Math.max(...samples.map(Math.abs))).toBeGreaterThan(0.25);
       }
+    });
+
+    it("has keyword clips of exactly 1 s at 16 kHz, the word centred, silence as quiet noise", () => {
+      const clips = keywordClipsOf(corpus.manifest.utterances);
+      expect(clips).toHaveLength(8 * 24);
+      for (const u of clips) {
+        expect(u.durationSec).toBe(1);
+        const { sampleRate, samples } = readWav(join(corpus.dir, u.path));
+        expect(sampleRate).toBe(16000);
+        expect(samples.length).toBe(16000);
+        if (u.keyword === "_silence_") {
+          // Background noise only: at the level of a word clip's background, far below a word.
+          expect(rmsDb(samples)).toBeGreaterThan(-60);
+          expect(rmsDb(samples)).toBeLessThan(-20);
+          continue;
+        }
+        expect(Math.max(...samples.map(Math.abs))).toBeGreaterThan(0.25);
+        if (u.snrDb >= 15) {
+          // The word's energy is in the middle of the frame, not at an edge.
+          let e = 0, et = 0;
+          samples.forEach((v, i) => { e += v * v; et += v * v * i; });
+          expect(et / e / 16000).toBeGreaterThan(0.3);
+          expect(et / e / 16000).toBeLessThan(0.7);
+          const edge = rmsDb(samples.subarray(0, 800));
+          expect(edge).toBeLessThan(rmsDb(samples) - 6);
+        }
+      }
+    });
+
+    it("balances the KS classes per speaker, with the spoken word as text and silence empty", () => {
+      const m = corpus.manifest;
+      const unknownWords = new Set(KS_UNKNOWN_WORDS.map((w) => w.toUpperCase()));
+      for (const s of m.speakers.filter((sp) => sp.seen)) {
+        const mine = keywordClipsOf(m.utterances).filter((u) => u.speaker === s.id);
+        expect(mine).toHaveLength(24);
+        const counts = m.ksClasses.map((c) => mine.filter((u) => u.keyword === c).length);
+        expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+      }
+      for (const u of keywordClipsOf(m.utterances)) {
+        expect(m.ksClasses).toContain(u.keyword);
+        if (u.keyword === "_silence_") {
+          expect(u.text).toBe("");
+          expect(u.phonemes).toEqual([]);
+        } else if (u.keyword === "_unknown_") {
+          expect(unknownWords.has(u.text)).toBe(true);
+          expect(u.phonemes.length).toBeGreaterThan(0);
+        } else {
+          expect(u.text).toBe((u.keyword as string).toUpperCase());
+          expect(u.phonemes.length).toBeGreaterThan(0);
+        }
+      }
+      // Only silence clips have an empty text or no phonemes.
+      for (const u of m.utterances) expect(u.text === "").toBe(u.keyword === "_silence_");
+      for (const u of m.utterances) expect(u.phonemes.length === 0).toBe(u.keyword === "_silence_");
+      for (const u of sentencesOf(m.utterances)) expect(u.keyword).toBeNull();
+      // Same word, same voice settings aside: different speakers' "yes" differ in audio.
+      const yes = keywordClipsOf(m.utterances).filter((u) => u.keyword === "yes").map((u) => readFileSync(join(corpus.dir, u.path)));
+      expect(new Set(yes.map((b) => b.toString("base64"))).size).toBe(yes.length);
     });
 
     it("is loaded from the cache the second time", async () => {
@@ -270,6 +348,7 @@ describe("corpus generation", () => {
     const good = await generateCorpus(dir, TINY, 5);
     const file = join(dir, "manifest.json");
     const m = JSON.parse(readFileSync(file, "utf8"));
+    const original = structuredClone(m);
     m.utterances[1].phonemes = ["p", "QQ"];
     writeFileSync(file, JSON.stringify(m));
     const err = await loadCorpus(dir).catch((e: unknown) => e);
@@ -277,6 +356,26 @@ describe("corpus generation", () => {
     expect((err as Error).message).toContain(file);
     expect((err as Error).message).toMatch(/utterances\[1\]\.phonemes.*QQ/);
     expect((err as Error).message).not.toContain("\n");
+    // Keyword values: a class outside ksClasses, a missing field, text on a silence clip.
+    const ks = original.utterances.findIndex((u: Utterance) => u.keyword !== null && u.keyword !== "_silence_");
+    expect(ks).toBeGreaterThanOrEqual(0);
+    const expectRejected = async (edit: (x: typeof m) => void, pattern: RegExp) => {
+      const x = structuredClone(original);
+      edit(x);
+      writeFileSync(file, JSON.stringify(x));
+      const e = await loadCorpus(dir).catch((caught: unknown) => caught);
+      expect(e).toBeInstanceOf(UserError);
+      expect((e as Error).message).toContain(file);
+      expect((e as Error).message).toMatch(pattern);
+      expect((e as Error).message).not.toContain("\n");
+    };
+    await expectRejected((x) => { x.utterances[ks].keyword = "maybe"; }, new RegExp(`utterances\\[${ks}\\]\\.keyword "maybe"`));
+    await expectRejected((x) => { delete x.utterances[1].keyword; }, /utterances\[1\]\.keyword is missing/);
+    await expectRejected((x) => { x.utterances[ks].keyword = "_silence_"; }, new RegExp(`utterances\\[${ks}\\]\\.text must be ""`));
+    await expectRejected((x) => { x.utterances[0].text = ""; }, /utterances\[0\]\.text must be a non-empty string/);
+    await expectRejected((x) => { x.ksClasses = ["yes", "no"]; }, /ksClasses must be/);
+    writeFileSync(file, JSON.stringify(original));
+    await expect(loadCorpus(dir)).resolves.toBeDefined();
     writeFileSync(file, "{ not json");
     await expect(loadCorpus(dir)).rejects.toThrow(/invalid JSON/);
     expect(good.hash).toHaveLength(16);
@@ -284,11 +383,44 @@ describe("corpus generation", () => {
 
   it("caches custom profiles under a name that includes their settings", async () => {
     const c = await ensureCorpus({ profile: TINY, seed: 5, cacheDir: join(work, "cache-tiny") });
-    expect(c.manifest.name).toMatch(/^synth-tiny-[0-9a-f]{8}-s5-v2$/);
+    expect(c.manifest.name).toMatch(/^synth-tiny-[0-9a-f]{8}-s5-v3$/);
     expect(c.dir).toBe(join(work, "cache-tiny", "corpus", c.manifest.name));
-    expect(c.manifest.utterances).toHaveLength(26);
+    expect(c.manifest.utterances).toHaveLength(26 + 18);
     const other = corpusName({ ...TINY, uttsPerSeenSpeaker: 7 }, 5);
     expect(other).not.toBe(c.manifest.name);
+    expect(corpusName({ ...TINY, keywordUttsPerSeenSpeaker: 7 }, 5)).not.toBe(c.manifest.name);
+  });
+
+  it("validates the keyword counts of a profile", async () => {
+    for (const bad of [-1, 1.5]) {
+      for (const key of ["keywordUttsPerSeenSpeaker", "keywordUttsPerUnseenSpeaker"] as const) {
+        const err = await ensureCorpus({ profile: { ...TINY, [key]: bad }, cacheDir: work }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(UserError);
+        expect((err as Error).message).toMatch(new RegExp(`${key} must be an integer >= 0`));
+      }
+    }
+  });
+
+  it("gives unseen speakers' keyword clips to test, keeps keyword clips out of ASV trials and the sentences unchanged", async () => {
+    const withUnseen = await generateCorpus(join(work, "kw-unseen"), { ...TINY, name: "tiny-kw", keywordUttsPerUnseenSpeaker: 13 }, 5);
+    const m = withUnseen.manifest;
+    const unseen = new Set(m.speakers.filter((s) => !s.seen).map((s) => s.id));
+    const clips = keywordClipsOf(m.utterances);
+    expect(clips).toHaveLength(3 * 6 + 2 * 13);
+    for (const s of unseen) {
+      const mine = clips.filter((u) => u.speaker === s);
+      expect(mine).toHaveLength(13);
+      expect(mine.every((u) => u.split === "test")).toBe(true);
+      expect(new Set(mine.map((u) => u.keyword)).size).toBe(12);
+    }
+    const kwIds = new Set(clips.map((u) => u.id));
+    expect(m.asvTrials.length).toBeGreaterThan(0);
+    for (const t of m.asvTrials) expect(kwIds.has(t.enroll) || kwIds.has(t.test)).toBe(false);
+    // Keyword clips come from their own random stream: the sentences match a corpus without keywords.
+    const none = await generateCorpus(join(work, "kw-none"), { ...TINY, name: "tiny-kw", keywordUttsPerSeenSpeaker: 0 }, 5);
+    expect(keywordClipsOf(none.manifest.utterances)).toHaveLength(0);
+    expect(sentencesOf(m.utterances)).toEqual(none.manifest.utterances);
+    expect(m.asvTrials).toEqual(none.manifest.asvTrials);
   });
 
   it("uses $SUPERB_CACHE_DIR as the default cache folder", () => {

@@ -6,7 +6,7 @@ import type { TaskResult } from "../src/results.js";
 function result(upstream: string, task: string, metric: TaskResult["metric"], value: number): TaskResult {
   return {
     upstream, upstreamIdentity: upstream, task, metric, value, higherIsBetter: metric === "accuracy", secondary: {}, devValue: value,
-    layerWeights: [1], corpus: { name: "c", profile: "quick", hash: "h", seed: 1 }, seed: 0,
+    layerWeights: [1], dataset: { kind: "embedded", name: "c", hash: "h", counts: { train: { utterances: 1, hours: 0, speakers: 1 }, dev: { utterances: 1, hours: 0, speakers: 1 }, test: { utterances: 1, hours: 0, speakers: 1 } } }, seed: 0,
     training: { learningRate: 1e-3, steps: 1, batchSize: 1, bestStep: 1, finalTrainLoss: 0, resumedFromStep: 0 },
     seconds: { extract: 0, train: 0, evaluate: 0 }, backend: "wasm", version: "0", gitCommit: null, createdAt: "",
   };
@@ -30,10 +30,28 @@ describe("leaderboard", () => {
     expect(md).toContain("| mfcc | 25.00 * | 80.00 | – |");
   });
 
-  it("names the corpus on each row when results come from different corpora", () => {
-    const other = { ...result("fbank", "pr", "per", 50), corpus: { name: "other", profile: "full", hash: "x", seed: 1 } };
-    const board = buildLeaderboard([...results, other]);
-    expect(board.rows.map((r) => r.upstream)).toEqual(["fbank (c)", "fbank (other)", "mfcc (c)"]);
+  it("keeps one row per upstream; a cell on another test set than its column's is shown with † and not ranked", () => {
+    const onVox = (r: TaskResult): TaskResult => ({ ...r, dataset: { ...r.dataset, kind: "voxceleb1", name: "VoxCeleb1", hash: "v1" } });
+    // SID: fbank and wav2vec on VoxCeleb1 (the column's test set), mfcc on the embedded corpus.
+    const board = buildLeaderboard([...results.filter((r) => !(r.upstream === "fbank" && r.task === "sid")), onVox(result("fbank", "sid", "accuracy", 70)), onVox(result("w2v", "sid", "accuracy", 60))]);
+    expect(board.rows.map((r) => r.upstream)).toEqual(["fbank", "mfcc", "w2v"]);
+    const sid = board.tasks.find((t) => t.task === "sid")!;
+    expect(sid.dataset).toBe("voxceleb1 VoxCeleb1");
+    const md = formatLeaderboard(board, "markdown");
+    expect(md).toContain("| upstream | PR PER ↓ (embedded c) | SID ACCURACY ↑ (voxceleb1 VoxCeleb1) | ASV EER ↓ (embedded c) |");
+    // mfcc's 80 on the embedded corpus would be best; it is not ranked with the VoxCeleb1 cells.
+    expect(md).toContain("| mfcc | 25.00 * | 80.00 † | – |");
+    expect(md).toContain("| fbank | 30.00 | 70.00 * | 10.00 * |");
+    expect(board.notes).toEqual(["† mfcc SID was computed on embedded c (h), not on the column's voxceleb1 VoxCeleb1: not ranked."]);
+  });
+
+  it("reads results written before the dataset layer (a corpus field) as the embedded corpus", () => {
+    const { dataset: _dropped, ...legacy } = result("fbank", "pr", "per", 50);
+    void _dropped;
+    const old = { ...legacy, corpus: { name: "c", profile: "quick", hash: "h", seed: 1 } } as TaskResult;
+    const board = buildLeaderboard([old, result("mfcc", "pr", "per", 40)]);
+    expect(board.rows.map((r) => r.offColumn)).toEqual([[], []]);
+    expect(formatLeaderboard(board, "markdown")).toContain("| mfcc | 40.00 * |");
   });
 
   it("json keeps missing cells as null", () => {
@@ -43,7 +61,7 @@ describe("leaderboard", () => {
 });
 
 describe("leaderboard comparisons", () => {
-  const onCorpus = (r: TaskResult, name: string): TaskResult => ({ ...r, corpus: { ...r.corpus, name } });
+  const onCorpus = (r: TaskResult, name: string): TaskResult => ({ ...r, dataset: { ...r.dataset, name, hash: name } });
   const results = [
     result("fbank", "pr", "per", 40),
     result("base", "pr", "per", 30),
@@ -58,7 +76,7 @@ describe("leaderboard comparisons", () => {
     const board = buildLeaderboard(results);
     expect(board.comparisons).toHaveLength(1);
     const c = board.comparisons[0];
-    expect(c).toMatchObject({ upstream: "refined − base", a: "base", b: "refined", corpus: "c" });
+    expect(c).toMatchObject({ upstream: "refined − base", a: "base", b: "refined" });
     expect(c.values.pr!.difference).toBeCloseTo(-1.2, 9);
     expect(c.values.pr!.better).toBe(true); // lower PER is better
     expect(c.values.sid).toEqual({ difference: -1.5, better: false });
@@ -89,18 +107,12 @@ describe("leaderboard comparisons", () => {
     expect(() => buildLeaderboard(results, { compare: [["base", "nope"]] })).toThrow('compare base,nope: no results for upstream "nope" (have: base, fbank, refined)');
   });
 
-  it("never differences results from different corpora", () => {
-    const split = [result("base", "pr", "per", 30), onCorpus(result("refined", "pr", "per", 20), "other")];
+  it("never differences results from different test sets", () => {
+    const split = [result("base", "pr", "per", 30), onCorpus(result("refined", "pr", "per", 20), "other"), result("base", "sid", "accuracy", 50), result("refined", "sid", "accuracy", 55)];
     const board = buildLeaderboard(split);
-    expect(board.comparisons).toEqual([]);
-    expect(board.notes).toEqual(["refined − base: not compared, the results come from different corpora (c vs other)."]);
-    expect(formatLeaderboard(board, "markdown")).toContain("refined − base: not compared");
-
-    // Both on corpus c, refined also on "other": one row for c, named with its corpus, and a note.
-    const mixed = [...results, onCorpus(result("refined", "pr", "per", 20), "other")];
-    const b2 = buildLeaderboard(mixed);
-    expect(b2.comparisons.map((c) => c.upstream)).toEqual(["refined − base (c)"]);
-    expect(b2.comparisons[0].values.pr!.difference).toBeCloseTo(-1.2, 9);
-    expect(b2.notes).toEqual(["refined − base: not compared on corpus other, only refined has results there."]);
+    expect(board.comparisons[0].values.pr).toBeNull();
+    expect(board.comparisons[0].values.sid).toEqual({ difference: 5, better: true });
+    expect(board.notes).toContain("refined − base: PR not compared, the two results come from different test sets (embedded:c@h vs embedded:other@other).");
+    expect(formatLeaderboard(board, "markdown")).toContain("refined − base: PR not compared");
   });
 });

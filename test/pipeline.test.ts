@@ -3,9 +3,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadAudio16k } from "../src/audio.js";
+import { loadItemAudio } from "../src/audio-file.js";
 import { initTensorBackend } from "../src/backend.js";
 import { ensureCorpus, TINY_PROFILE } from "../src/corpus/generate.js";
-import type { Corpus, Split } from "../src/corpus/types.js";
+import type { Corpus } from "../src/corpus/types.js";
+import type { Dataset, DatasetItem, Split, TaskData } from "../src/dataset.js";
+import { embeddedDataset } from "../src/datasets/embedded.js";
 import { ensureFeatures, featureCachePaths, type FeatureStore } from "../src/feature-cache.js";
 import { createUpstream, findTask } from "../src/registry.js";
 import { trainAndEvaluate } from "../src/train.js";
@@ -13,11 +16,16 @@ import type { Upstream } from "../src/upstream.js";
 
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "superb-pipeline-"));
 let corpus: Corpus;
+let dataset: Dataset;
+/** SID's view of the corpus: its splits are what the feature stores hold. */
+let sid: TaskData;
 let fbank: Upstream;
 
 beforeAll(async () => {
   await initTensorBackend();
   corpus = await ensureCorpus({ profile: TINY_PROFILE, seed: 7, cacheDir, progress: false });
+  dataset = embeddedDataset(corpus);
+  sid = dataset.taskData("sid");
   fbank = await createUpstream("fbank");
 });
 
@@ -25,7 +33,7 @@ async function featuresOf(upstream: Upstream): Promise<{ stores: Record<Split, F
   const stores = {} as Record<Split, FeatureStore>;
   const extracted: boolean[] = [];
   for (const split of ["train", "dev", "test"] as const) {
-    const r = await ensureFeatures({ upstream, corpus, split, cacheDir, loadAudio: (f) => loadAudio16k(f), progress: false });
+    const r = await ensureFeatures({ upstream, items: sid.splits[split], dataset: dataset.fingerprint, cacheDir, loadAudio: (item) => loadItemAudio(item), progress: false });
     stores[split] = r.store;
     extracted.push(r.extracted);
   }
@@ -38,16 +46,16 @@ describe("feature cache", () => {
     expect(first.extracted).toEqual([true, true, true]);
     const second = await featuresOf(fbank);
     expect(second.extracted).toEqual([false, false, false]);
-    const utt = corpus.manifest.utterances.find((u) => u.split === "dev")!;
-    const direct = await fbank.extractHiddenStates(loadAudio16k(path.join(corpus.dir, utt.path)));
-    const cached = second.stores.dev.read(utt.id);
+    const utt = sid.splits.dev[0];
+    const direct = await fbank.extractHiddenStates(loadAudio16k(utt.path));
+    const cached = second.stores.dev.readSync(utt.id);
     expect(second.stores.dev.numFrames(utt.id)).toBe(direct.numFrames);
     expect(Array.from(cached)).toEqual(Array.from(direct.layers[0]));
     // Train-split statistics: mean of the first dimension over all train frames.
     let sum = 0;
     let frames = 0;
-    for (const u of corpus.manifest.utterances.filter((x) => x.split === "train")) {
-      const block = second.stores.train.read(u.id);
+    for (const u of sid.splits.train) {
+      const block = second.stores.train.readSync(u.id);
       const T = second.stores.train.numFrames(u.id);
       for (let t = 0; t < T; t++) sum += block[t * 80];
       frames += T;
@@ -60,12 +68,13 @@ describe("feature cache", () => {
     const r = await featuresOf(mfcc);
     expect(r.extracted).toEqual([true, true, true]);
     expect(r.stores.train.dim).toBe(39);
-    expect(featureCachePaths(cacheDir, mfcc.identity, corpus, "train").dir).not.toBe(featureCachePaths(cacheDir, fbank.identity, corpus, "train").dir);
+    const pathOf = (u: Upstream) => featureCachePaths(cacheDir, u.identity, dataset.fingerprint, sid.splits.train, "frames", "float32").dir;
+    expect(pathOf(mfcc)).not.toBe(pathOf(fbank));
   });
 
   it("an interrupted extraction resumes from its last checkpoint, and the result equals a clean run", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "superb-resume-"));
-    const train = corpus.manifest.utterances.filter((u) => u.split === "train").length;
+    const train = sid.splits.train.length;
     expect(train).toBeGreaterThan(6);
     let calls = 0;
     const counting = (failAt: number): Upstream => ({
@@ -76,16 +85,16 @@ describe("feature cache", () => {
         return fbank.extractHiddenStates(audio);
       },
     });
-    const opts = { corpus, split: "train" as const, cacheDir: dir, loadAudio: (f: string) => loadAudio16k(f), progress: false, checkpointEvery: 3 };
+    const opts = { items: sid.splits.train, dataset: dataset.fingerprint, cacheDir: dir, loadAudio: (item: DatasetItem) => loadItemAudio(item), progress: false, checkpointEvery: 3 };
     await expect(ensureFeatures({ ...opts, upstream: counting(6) })).rejects.toThrow("killed");
-    expect(fs.existsSync(featureCachePaths(dir, fbank.identity, corpus, "train").index)).toBe(false);
+    expect(fs.existsSync(featureCachePaths(dir, fbank.identity, dataset.fingerprint, sid.splits.train, "frames", "float32").index)).toBe(false);
     calls = 0;
     const resumed = await ensureFeatures({ ...opts, upstream: counting(-1) });
     // 5 utterances were done, the checkpoint holds 3: 3 are not extracted again.
     expect(calls).toBe(train - 3);
     const clean = (await featuresOf(fbank)).stores.train;
     expect(resumed.store.index.items).toEqual(clean.index.items);
-    for (const item of clean.index.items) expect(Array.from(resumed.store.read(item.id))).toEqual(Array.from(clean.read(item.id)));
+    for (const item of clean.index.items) expect(Array.from(resumed.store.readSync(item.id))).toEqual(Array.from(clean.readSync(item.id)));
   });
 });
 
@@ -93,11 +102,10 @@ describe("training", () => {
   it("is reproducible from the seed, and a run resumed from its checkpoint equals an uninterrupted one", async () => {
     const { stores } = await featuresOf(fbank);
     const task = await findTask("sid");
-    const context = { corpus, inputDim: 80, frameRate: 100, seed: 5 };
-    const splits = task.splits(corpus);
+    const context = { data: sid, inputDim: 80, frameRate: 100, seed: 5 };
     const options = { learningRate: 5e-3, steps: 8, batchSize: 4, evalEvery: 4 };
     const run = (steps: number, checkpointPath?: string) =>
-      trainAndEvaluate({ task, context, splits, stores, options: { ...options, steps }, seed: 5, checkpointPath, checkpointKey: "k", progress: false });
+      trainAndEvaluate({ task, context, stores, options: { ...options, steps }, seed: 5, checkpointPath, checkpointKey: "k", progress: false });
     const straight = await run(8);
     const again = await run(8);
     expect(again.layerWeights).toEqual(straight.layerWeights);
@@ -129,18 +137,31 @@ describe("training", () => {
       },
     };
     const { stores } = await featuresOf(layered);
-    const sid = await findTask("sid");
-    expect(sid.poolsUtteranceMean).toBe(true);
-    const context = { corpus, inputDim: 80, frameRate: 100, seed: 3 };
-    const splits = sid.splits(corpus);
+    const sidTask = await findTask("sid");
+    expect(sidTask.poolsUtteranceMean).toBe(true);
+    const context = { data: sid, inputDim: 80, frameRate: 100, seed: 3 };
     const options = { learningRate: 1e-2, steps: 6, batchSize: 4, evalEvery: 3 };
-    const run = (task: typeof sid) => trainAndEvaluate({ task, context, splits, stores, options, seed: 3, progress: false });
-    const pooled = await run(sid);
-    const frames = await run({ ...sid, poolsUtteranceMean: false });
+    const run = (task: typeof sidTask, st = stores) => trainAndEvaluate({ task, context, stores: st, options, seed: 3, progress: false });
+    const pooled = await run(sidTask);
+    const frames = await run({ ...sidTask, poolsUtteranceMean: false });
     expect(pooled.finalTrainLoss).toBeCloseTo(frames.finalTrainLoss, 4);
     pooled.layerWeights.forEach((w, l) => expect(w).toBeCloseTo(frames.layerWeights[l], 5));
     expect(new Set(pooled.layerWeights.map((w) => w.toFixed(4))).size).toBeGreaterThan(1); // the weights did move
     expect(pooled.dev.value).toBe(frames.dev.value);
     expect(pooled.test.value).toBe(frames.test.value);
+    // A "means" store (what a run caches for pooling tasks) trains to the same model, in float16 too.
+    for (const dtype of ["float32", "float16"] as const) {
+      const meansStores = {} as Record<Split, FeatureStore>;
+      for (const split of ["train", "dev", "test"] as const) {
+        meansStores[split] = (await ensureFeatures({ upstream: layered, items: sid.splits[split], dataset: dataset.fingerprint, cacheDir, mode: "means", dtype, loadAudio: (item) => loadItemAudio(item), progress: false })).store;
+      }
+      expect(meansStores.train.numFrames(sid.splits.train[0].id)).toBe(1);
+      expect(meansStores.train.sourceFrames(sid.splits.train[0].id)).toBe(stores.train.numFrames(sid.splits.train[0].id));
+      const fromMeans = await run(sidTask, meansStores);
+      const digits = dtype === "float32" ? 4 : 2;
+      expect(fromMeans.finalTrainLoss).toBeCloseTo(pooled.finalTrainLoss, digits);
+      fromMeans.layerWeights.forEach((w, l) => expect(w).toBeCloseTo(pooled.layerWeights[l], digits + 1));
+      if (dtype === "float32") expect(fromMeans.test.value).toBe(pooled.test.value);
+    }
   });
 });

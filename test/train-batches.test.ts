@@ -1,24 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { batchForStep, standardisedLayerMeans } from "../src/train.js";
-import type { Utterance } from "../src/corpus/types.js";
+import type { DatasetItem } from "../src/dataset.js";
 import { Rng } from "../src/random.js";
 
 // 160 utterances with lengths 50..449 frames in a scrambled order.
 const rng = new Rng(11);
-const utterances: Utterance[] = Array.from({ length: 160 }, (_, i) => ({
+const utterances: DatasetItem[] = Array.from({ length: 160 }, (_, i) => ({
   id: `u${i}`,
   path: `u${i}.wav`,
   speaker: "s",
-  split: "train",
-  text: "",
-  phonemes: [],
-  intent: null,
   durationSec: 0.5 + rng.uniform(0, 4),
-  snrDb: 20,
 }));
-const lengthOf = (u: Utterance) => Math.round(u.durationSec * 100);
+const lengthOf = (u: DatasetItem) => Math.round(u.durationSec * 100);
 /** Frames a batch pads to, over frames it holds. */
-const padding = (batch: Utterance[]) => (batch.length * Math.max(...batch.map(lengthOf))) / batch.reduce((s, u) => s + lengthOf(u), 0);
+const padding = (batch: DatasetItem[]) => (batch.length * Math.max(...batch.map(lengthOf))) / batch.reduce((s, u) => s + lengthOf(u), 0);
 const epoch = (e: number, bucketed: boolean) => Array.from({ length: 10 }, (_, k) => batchForStep(utterances, 16, 3, e * 10 + k, false, bucketed ? lengthOf : undefined));
 
 describe("training batches", () => {
@@ -30,7 +25,7 @@ describe("training batches", () => {
   });
 
   it("bucketing cuts the padding of random batches", () => {
-    const mean = (bs: Utterance[][]) => bs.reduce((s, b) => s + padding(b), 0) / bs.length;
+    const mean = (bs: DatasetItem[][]) => bs.reduce((s, b) => s + padding(b), 0) / bs.length;
     const random = mean([1, 2, 3].flatMap((e) => epoch(e, false)));
     const bucketed = mean([1, 2, 3].flatMap((e) => epoch(e, true)));
     // Uniform lengths 50..450: a random batch of 16 pads to ~1.6x; sorted pools to ~1.2x.

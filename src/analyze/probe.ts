@@ -7,11 +7,11 @@
  * no learning rate, so it separates "the information is not in the features" from "the head did
  * not learn it".
  */
-import { loadAudio16k } from "../audio.js";
-import { ensureCorpus } from "../corpus/generate.js";
-import type { Corpus, Split, Utterance } from "../corpus/types.js";
-import { ensureSplitFeatures } from "../feature-cache.js";
+import { loadItemAudio } from "../audio-file.js";
+import { SPLITS, type DatasetItem, type Split, type TaskData } from "../dataset.js";
+import { ensureFeatures, type FeatureStore } from "../feature-cache.js";
 import { findTask, createUpstream } from "../registry.js";
+import { planTaskData } from "../run-data.js";
 import { UserError } from "../errors.js";
 import { logspace, ridgeSvdPath } from "../brain/ridge.js";
 import { zscoreColumns } from "../brain/stats.js";
@@ -109,7 +109,7 @@ export interface LayerProbeResult extends ProbeFit {
 export interface ProbeAnalysis {
   upstream: string;
   upstreamIdentity: string;
-  corpus: { name: string; profile: string; seed: number };
+  dataset: { kind: string; name: string; hash: string };
   label: ProbeLabel;
   numClasses: number;
   utterances: Record<Split, number>;
@@ -122,27 +122,34 @@ export interface ProbeOptions {
   profile: string;
   corpusSeed: number;
   cacheDir: string;
+  /** `--data KIND=DIR` (a dataset SID or IC reads); default the embedded corpus. */
+  data?: readonly string[];
   progress?: boolean;
 }
 
 /** The probe's splits and class of each utterance: SID's seen speakers, or IC's full intents. */
-async function labelledSplits(corpus: Corpus, label: ProbeLabel): Promise<{ splits: Record<Split, Utterance[]>; classOf: (u: Utterance) => number; numClasses: number }> {
-  const task = await findTask(label === "speaker" ? "sid" : "ic");
-  const splits = task.splits(corpus);
-  const keyOf = (u: Utterance) => (label === "speaker" ? u.speaker : `${u.intent?.action}|${u.intent?.object}|${u.intent?.location}`);
+function labelledSplits(data: TaskData, label: ProbeLabel): { splits: Record<Split, DatasetItem[]>; classOf: (u: DatasetItem) => number; numClasses: number } {
+  const splits = data.splits;
+  const keyOf = (u: DatasetItem) => (label === "speaker" ? u.speaker : `${u.intent?.action}|${u.intent?.object}|${u.intent?.location}`);
   const classes = [...new Set(splits.train.map(keyOf))].sort();
   const index = new Map(classes.map((c, i) => [c, i]));
   // Dev/test utterances of a class never seen in training cannot be right; they are left out.
-  const known = (us: Utterance[]) => us.filter((u) => index.has(keyOf(u)));
+  const known = (us: DatasetItem[]) => us.filter((u) => index.has(keyOf(u)));
   return { splits: { train: splits.train, dev: known(splits.dev), test: known(splits.test) }, classOf: (u) => index.get(keyOf(u))!, numClasses: classes.length };
 }
 
 export async function probeUpstreamLayers(opts: ProbeOptions): Promise<ProbeAnalysis> {
   const upstream = await createUpstream(opts.upstream);
   try {
-    const corpus = await ensureCorpus({ profile: opts.profile, seed: opts.corpusSeed, cacheDir: opts.cacheDir, progress: opts.progress });
-    const { splits, classOf, numClasses } = await labelledSplits(corpus, opts.label);
-    const { stores } = await ensureSplitFeatures({ upstream, corpus, cacheDir: opts.cacheDir, loadAudio: (f) => loadAudio16k(f), progress: opts.progress });
+    const task = await findTask(opts.label === "speaker" ? "sid" : "ic");
+    const [plan] = await planTaskData([task], { data: opts.data, profile: opts.profile, corpusSeed: opts.corpusSeed, cacheDir: opts.cacheDir, progress: opts.progress });
+    const { splits, classOf, numClasses } = labelledSplits(plan.data, opts.label);
+    const stores = {} as Record<Split, FeatureStore>;
+    for (const split of SPLITS) {
+      // Frames, not means: the probe pools the standard deviation too. The store is shared with tasks that read frames.
+      const r = await ensureFeatures({ upstream, items: plan.data.splits[split], dataset: plan.dataset.fingerprint, cacheDir: opts.cacheDir, loadAudio: (item) => loadItemAudio(item), progress: opts.progress, label: split });
+      stores[split] = r.store;
+    }
     try {
       const numLayers = stores.train.numLayers;
       const dim = stores.train.dim;
@@ -151,8 +158,8 @@ export async function probeUpstreamLayers(opts: ProbeOptions): Promise<ProbeAnal
       for (const split of ["train", "dev", "test"] as const) {
         const sets: ProbeSet[] = Array.from({ length: numLayers }, () => ({ x: [], y: [] }));
         for (const u of splits[split]) {
-          const store = stores[u.split];
-          const stats = poolStatistics(store.read(u.id), numLayers, store.numFrames(u.id), dim);
+          const store = stores[split];
+          const stats = poolStatistics(store.readSync(u.id), numLayers, store.numFrames(u.id), dim);
           stats.forEach((v, l) => {
             sets[l].x.push(v);
             sets[l].y.push(classOf(u));
@@ -164,7 +171,7 @@ export async function probeUpstreamLayers(opts: ProbeOptions): Promise<ProbeAnal
       return {
         upstream: opts.upstream,
         upstreamIdentity: upstream.identity,
-        corpus: { name: corpus.manifest.name, profile: opts.profile, seed: opts.corpusSeed },
+        dataset: plan.dataset.fingerprint,
         label: opts.label,
         numClasses,
         utterances: { train: splits.train.length, dev: splits.dev.length, test: splits.test.length },
@@ -184,5 +191,5 @@ export function formatProbeAnalysis(x: ProbeAnalysis, format: AnalysisFormat): s
   const rows = x.layers.map((r) => [String(r.layer), r.testAccuracy.toFixed(1), r.devAccuracy.toFixed(1), String(r.alpha)]);
   const table = (format === "markdown" ? markdownTable : textTable)(head, rows);
   const u = x.utterances;
-  return `${table}\n\n${x.upstream} (${x.upstreamIdentity}), ${x.label} probe on ${x.corpus.name}: ${x.numClasses} classes, ${u.train} train / ${u.dev} dev / ${u.test} test utterances; ridge on per-layer mean + std, chance ${(100 / x.numClasses).toFixed(1)} %.`;
+  return `${table}\n\n${x.upstream} (${x.upstreamIdentity}), ${x.label} probe on ${x.dataset.kind} ${x.dataset.name}: ${x.numClasses} classes, ${u.train} train / ${u.dev} dev / ${u.test} test utterances; ridge on per-layer mean + std, chance ${(100 / x.numClasses).toFixed(1)} %.`;
 }

@@ -18,11 +18,11 @@ import { renderUtterance, type UttJob, type UttResult } from "./render.js";
 import { jitterVoice, makeSpeakers } from "./speakers.js";
 import { EspeakSynth, PHONE_SET, TARGET_SAMPLE_RATE } from "./synth.js";
 import type { WorkerReply } from "./synth-worker.js";
-import { CHAR_SET, INTENT_SLOTS, allIntents, commandText, freeSentence } from "./text.js";
+import { CHAR_SET, INTENT_SLOTS, KS_CLASSES, KS_KEYWORDS, KS_SILENCE, KS_UNKNOWN, KS_UNKNOWN_WORDS, allIntents, commandText, freeSentence } from "./text.js";
 import type { AsvTrial, Corpus, CorpusManifest, IntentSlots, SpeakerProfile, Split, Utterance } from "./types.js";
 
 /** Bump whenever generated content changes: it is part of the cache folder name. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export interface CorpusProfile {
   name: string;
@@ -40,10 +40,14 @@ export interface CorpusProfile {
   snrDbRange: [number, number];
   /** Longest free sentence in words. */
   maxSentenceWords: number;
+  /** 1 s keyword-spotting clips per seen speaker (classes balanced), split about 70/15/15 on their own. */
+  keywordUttsPerSeenSpeaker: number;
+  /** Keyword-spotting clips per unseen speaker (all test). */
+  keywordUttsPerUnseenSpeaker: number;
 }
 
 export const PROFILES: Record<"quick" | "full", CorpusProfile> = {
-  /** For tests: 12 speakers, 256 utterances (~9 min of audio), a few seconds to generate. */
+  /** For tests: 12 speakers, 256 utterances (~10 min of audio) + 192 keyword clips, a few seconds to generate. */
   quick: {
     name: "quick",
     seenSpeakers: 8,
@@ -54,8 +58,10 @@ export const PROFILES: Record<"quick" | "full", CorpusProfile> = {
     asvTargetTrials: 150,
     snrDbRange: [5, 30],
     maxSentenceWords: 9,
+    keywordUttsPerSeenSpeaker: 24,
+    keywordUttsPerUnseenSpeaker: 0,
   },
-  /** For benchmarks and the leaderboard: 76 speakers, 1936 utterances, over an hour of audio. */
+  /** For benchmarks and the leaderboard: 76 speakers, 1936 utterances (over an hour of audio) + 1440 keyword clips. */
   full: {
     name: "full",
     seenSpeakers: 60,
@@ -66,11 +72,13 @@ export const PROFILES: Record<"quick" | "full", CorpusProfile> = {
     asvTargetTrials: 1000,
     snrDbRange: [5, 30],
     maxSentenceWords: 12,
+    keywordUttsPerSeenSpeaker: 24,
+    keywordUttsPerUnseenSpeaker: 0,
   },
 };
 
 /**
- * A tiny custom profile for unit tests (5 speakers, 26 utterances, about a second to generate):
+ * A tiny custom profile for unit tests (5 speakers, 26 utterances + 18 keyword clips, about a second to generate):
  * pass it as `ensureCorpus({ profile: TINY_PROFILE, cacheDir })` or to `generateCorpus`.
  */
 export const TINY_PROFILE: CorpusProfile = {
@@ -83,6 +91,8 @@ export const TINY_PROFILE: CorpusProfile = {
   asvTargetTrials: 6,
   snrDbRange: [5, 30],
   maxSentenceWords: 8,
+  keywordUttsPerSeenSpeaker: 6,
+  keywordUttsPerUnseenSpeaker: 0,
 };
 
 /** `$SUPERB_CACHE_DIR` if set, else `~/.cache/superb`; corpora live in its `corpus/` folder. */
@@ -125,6 +135,8 @@ function validateProfile(p: CorpusProfile): void {
     ["uttsPerUnseenSpeaker", p.uttsPerUnseenSpeaker, 0],
     ["asvTargetTrials", p.asvTargetTrials, 0],
     ["maxSentenceWords", p.maxSentenceWords, 3],
+    ["keywordUttsPerSeenSpeaker", p.keywordUttsPerSeenSpeaker, 0],
+    ["keywordUttsPerUnseenSpeaker", p.keywordUttsPerUnseenSpeaker, 0],
   ];
   for (const [key, v, min] of ints) {
     if (!Number.isInteger(v) || v < min) throw new UserError(`corpus profile ${p.name}: ${key} must be an integer >= ${min}`);
@@ -176,6 +188,12 @@ function planCorpus(profile: CorpusProfile, seed: number): { speakers: SpeakerPr
     if (intentQueue.length === 0) intentQueue = textRng.shuffle(intents);
     return intentQueue.pop() as IntentSlots;
   };
+  const kwRng = new Rng(deriveSeed(seed, "keywords"));
+  let unknownQueue: string[] = [];
+  const nextUnknownWord = (): string => {
+    if (unknownQueue.length === 0) unknownQueue = kwRng.shuffle(KS_UNKNOWN_WORDS);
+    return unknownQueue.pop() as string;
+  };
   const planned: PlannedUtt[] = [];
   for (const speaker of speakers) {
     const n = speaker.seen ? profile.uttsPerSeenSpeaker : profile.uttsPerUnseenSpeaker;
@@ -188,7 +206,7 @@ function planCorpus(profile: CorpusProfile, seed: number): { speakers: SpeakerPr
       const text = intent ? commandText(textRng, intent) : freeSentence(textRng, profile.maxSentenceWords);
       const snrDb = round(planRng.uniform(profile.snrDbRange[0], profile.snrDbRange[1]), 2);
       planned.push({
-        utt: { id, path: `wav/${speaker.id}/${id}.wav`, speaker: speaker.id, split: splits[k], text, intent, snrDb },
+        utt: { id, path: `wav/${speaker.id}/${id}.wav`, speaker: speaker.id, split: splits[k], text, intent, keyword: null, snrDb },
         job: {
           index: planned.length,
           text,
@@ -200,11 +218,58 @@ function planCorpus(profile: CorpusProfile, seed: number): { speakers: SpeakerPr
           peak: round(planRng.uniform(0.3, 0.95), 3),
           padBeforeSec: round(planRng.uniform(0.05, 0.3), 3),
           padAfterSec: round(planRng.uniform(0.05, 0.3), 3),
+          fixedLengthSamples: null,
         },
       });
     }
+    planKeywordClips(profile, seed, speaker, kwRng, nextUnknownWord, planned);
   }
   return { speakers, planned };
+}
+
+/** Keyword clips last exactly 1 s, like Speech Commands. */
+export const KEYWORD_CLIP_SAMPLES = TARGET_SAMPLE_RATE;
+
+/**
+ * A speaker's keyword-spotting clips: classes round-robin over a per-speaker shuffle of the 12
+ * classes (so counts differ by at most one), splits by splitLabels on their own. Drawn from their
+ * own random stream, so the other utterances are the same whatever the keyword settings.
+ */
+function planKeywordClips(
+  profile: CorpusProfile,
+  seed: number,
+  speaker: SpeakerProfile,
+  rng: Rng,
+  nextUnknownWord: () => string,
+  planned: PlannedUtt[],
+): void {
+  const n = speaker.seen ? profile.keywordUttsPerSeenSpeaker : profile.keywordUttsPerUnseenSpeaker;
+  if (n === 0) return;
+  const splits: Split[] = speaker.seen ? splitLabels(rng, n) : new Array<Split>(n).fill("test");
+  const classOrder = rng.shuffle(KS_CLASSES);
+  for (let k = 0; k < n; k++) {
+    const id = `${speaker.id}-ks${String(k + 1).padStart(3, "0")}`;
+    const keyword = classOrder[k % classOrder.length];
+    const word = keyword === KS_SILENCE ? "" : keyword === KS_UNKNOWN ? nextUnknownWord() : keyword;
+    const text = word.toUpperCase();
+    const snrDb = round(rng.uniform(profile.snrDbRange[0], profile.snrDbRange[1]), 2);
+    planned.push({
+      utt: { id, path: `wav/${speaker.id}/${id}.wav`, speaker: speaker.id, split: splits[k], text, intent: null, keyword, snrDb },
+      job: {
+        index: planned.length,
+        text,
+        voice: jitterVoice(rng, speaker),
+        channel: varyChannel(rng, speaker.channel, TARGET_SAMPLE_RATE),
+        snrDb,
+        noiseColour: round(rng.uniform(0, 0.97), 3),
+        noiseSeed: deriveSeed(seed, `noise:${id}`),
+        peak: round(rng.uniform(0.3, 0.95), 3),
+        padBeforeSec: 0,
+        padAfterSec: 0,
+        fixedLengthSamples: KEYWORD_CLIP_SAMPLES,
+      },
+    });
+  }
 }
 
 /**
@@ -331,12 +396,14 @@ export async function generateCorpus(dir: string, profile: CorpusProfile, seed: 
     text: p.utt.text,
     phonemes: results[i].phonemes,
     intent: p.utt.intent,
+    keyword: p.utt.keyword,
     durationSec: round(results[i].numSamples / TARGET_SAMPLE_RATE, 4),
     snrDb: p.utt.snrDb,
   }));
+  // ASV trials pair full utterances of unseen speakers; 1 s keyword clips are not used.
   const unseen = new Map<string, string[]>();
   for (const u of utterances) {
-    if (!speakers.find((s) => s.id === u.speaker)?.seen) unseen.set(u.speaker, [...(unseen.get(u.speaker) ?? []), u.id]);
+    if (u.keyword === null && !speakers.find((s) => s.id === u.speaker)?.seen) unseen.set(u.speaker, [...(unseen.get(u.speaker) ?? []), u.id]);
   }
   const manifest: CorpusManifest = {
     name: corpusName(profile, seed),
@@ -347,6 +414,7 @@ export async function generateCorpus(dir: string, profile: CorpusProfile, seed: 
     phoneSet: [...PHONE_SET],
     charSet: [...CHAR_SET],
     intentSlots: { action: [...INTENT_SLOTS.action], object: [...INTENT_SLOTS.object], location: [...INTENT_SLOTS.location] },
+    ksClasses: [...KS_CLASSES],
     speakers,
     utterances,
     asvTrials: makeAsvTrials(new Rng(deriveSeed(seed, "trials")), unseen, profile.asvTargetTrials),
@@ -479,6 +547,9 @@ function validateManifest(raw: unknown, dir: string): CorpusManifest {
   if (num(m.sampleRate, "sampleRate") !== TARGET_SAMPLE_RATE) fail(`sampleRate must be ${TARGET_SAMPLE_RATE}`);
   const phoneSet = new Set(strArray(m.phoneSet, "phoneSet"));
   const charSet = strArray(m.charSet, "charSet");
+  const ksClasses = strArray(m.ksClasses, "ksClasses");
+  if (ksClasses.join(",") !== KS_CLASSES.join(",")) fail(`ksClasses must be ${JSON.stringify(KS_CLASSES)}`);
+  const ksSet = new Set(ksClasses);
   const slots = rec(m.intentSlots, "intentSlots");
   const slotSets = {
     action: new Set(strArray(slots.action, "intentSlots.action")),
@@ -516,10 +587,23 @@ function validateManifest(raw: unknown, dir: string): CorpusManifest {
     if (!speakerSeen.has(speaker)) fail(`${where}.speaker "${speaker}" is not in speakers`);
     if (u.split !== "train" && u.split !== "dev" && u.split !== "test") fail(`${where}.split must be train, dev or test`);
     if (!speakerSeen.get(speaker) && u.split !== "test") fail(`${where}: unseen speaker ${speaker} in split ${u.split}`);
-    const text = str(u.text, `${where}.text`);
+    let keyword: string | null = null;
+    if (u.keyword !== null) {
+      if (typeof u.keyword !== "string" || !ksSet.has(u.keyword)) {
+        fail(`${where}.keyword ${u.keyword === undefined ? "is missing" : JSON.stringify(u.keyword) + " is not null or one of ksClasses"}`);
+      }
+      keyword = u.keyword;
+      if (u.intent !== null) fail(`${where}: a keyword clip must have intent null`);
+    }
+    const silence = keyword === KS_SILENCE;
+    if (typeof u.text !== "string") fail(`${where}.text must be a string`);
+    const text = u.text;
+    if (silence ? text !== "" : text === "") fail(silence ? `${where}.text must be "" for a ${KS_SILENCE} clip` : `${where}.text must be a non-empty string`);
     if (!charRe.test(text)) fail(`${where}.text has characters outside charSet`);
+    if (keyword !== null && KS_KEYWORDS.includes(keyword) && text !== keyword.toUpperCase()) fail(`${where}.text "${text}" is not its keyword "${keyword}"`);
+    if (keyword === KS_UNKNOWN && (!/^[A-Z']+$/.test(text) || KS_KEYWORDS.includes(text.toLowerCase()))) fail(`${where}.text "${text}" must be one non-keyword word for a ${KS_UNKNOWN} clip`);
     const phones = strArray(u.phonemes, `${where}.phonemes`);
-    if (phones.length === 0) fail(`${where}.phonemes is empty`);
+    if (silence ? phones.length > 0 : phones.length === 0) fail(silence ? `${where}.phonemes must be empty for a ${KS_SILENCE} clip` : `${where}.phonemes is empty`);
     const bad = phones.find((p) => !phoneSet.has(p));
     if (bad !== undefined) fail(`${where}.phonemes has "${bad}", which is not in phoneSet`);
     if (u.intent !== null) {

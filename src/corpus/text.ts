@@ -418,3 +418,18 @@ export function freeSentence(rng: Rng, maxWords = 12): string {
     if (n >= 3 && n <= maxWords) return text;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Keyword spotting (Speech Commands v1 as SUPERB uses it)
+
+/** The ten target keywords of SUPERB KS, in their conventional order. */
+export const KS_KEYWORDS: readonly string[] = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];
+
+export const KS_UNKNOWN = "_unknown_";
+export const KS_SILENCE = "_silence_";
+
+/** KS output classes in order: the ten keywords, then `_unknown_` and `_silence_`. */
+export const KS_CLASSES: readonly string[] = [...KS_KEYWORDS, KS_UNKNOWN, KS_SILENCE];
+
+/** Other short words spoken in `_unknown_` clips: the Speech Commands auxiliary words. */
+export const KS_UNKNOWN_WORDS: readonly string[] = ["bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila", "tree", "wow"];

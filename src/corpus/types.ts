@@ -36,14 +36,25 @@ export interface Utterance {
   path: string;
   speaker: string;
   split: Split;
-  /** Character transcript: upper-case A-Z, apostrophe and space. */
+  /**
+   * Character transcript: upper-case A-Z, apostrophe and space. For keyword clips the word spoken
+   * (e.g. "YES", or "MARVIN" for an `_unknown_` clip); "" for `_silence_` clips (the only empty text).
+   */
   text: string;
-  /** Phone sequence in the corpus phone set (see CorpusManifest.phoneSet). */
+  /** Phone sequence in the corpus phone set (see CorpusManifest.phoneSet); empty only for `_silence_` clips. */
   phonemes: string[];
-  /** Intent slots, for command utterances; null for free sentences. */
+  /** Intent slots, for command utterances; null for free sentences and keyword clips. */
   intent: IntentSlots | null;
+  /**
+   * KS class of a keyword-spotting clip (one of CorpusManifest.ksClasses: "yes" .. "go",
+   * "_unknown_", "_silence_"); null for every other utterance. Keyword clips are exactly 1 s.
+   */
+  keyword: string | null;
   durationSec: number;
-  /** Per-utterance nuisance, recorded for analysis. */
+  /**
+   * Per-utterance nuisance, recorded for analysis. For `_silence_` clips (noise only) the noise is
+   * at the level it would have under a word of nominal level at this SNR.
+   */
   snrDb: number;
 }
 
@@ -66,6 +77,8 @@ export interface CorpusManifest {
   /** Character vocabulary for ASR (excluding the CTC blank). */
   charSet: string[];
   intentSlots: { action: string[]; object: string[]; location: string[] };
+  /** KS classes in output order: the ten keywords, then "_unknown_" and "_silence_". */
+  ksClasses: string[];
   speakers: SpeakerProfile[];
   utterances: Utterance[];
   asvTrials: AsvTrial[];
