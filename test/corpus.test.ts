@@ -27,6 +27,7 @@ import {
   type CorpusProfile,
 } from "../src/corpus/generate.js";
 import { Rng } from "../src/random.js";
+import { centreInFrame } from "../src/corpus/render.js";
 import { ACCENTS, EspeakSynth, PHONE_SET, parseEspeakPhonemes } from "../src/corpus/synth.js";
 import {
   CHAR_SET,
@@ -125,6 +126,17 @@ describe("augment", () => {
     expect(Array.from(y)).toEqual([1.1, -0.9, 1.1, -0.9].map(Math.fround));
     expect(Array.from(peakNormalize(new Float32Array([0.5, -0.25, 0.1]), 0.9))).toEqual([0.9, -0.45, 0.18].map(Math.fround));
     expect(Array.from(peakNormalize(new Float32Array(3), 0.9))).toEqual([0, 0, 0]);
+  });
+});
+
+describe("keyword clip framing", () => {
+  it("centres the audible part in a fixed frame and crops long words about their centre", () => {
+    const word = new Float32Array([0, 0, 0, 0.5, 1, 0.5, 0, 0]);
+    expect(Array.from(centreInFrame(word, 7))).toEqual([0, 0, 0.5, 1, 0.5, 0, 0]);
+    expect(Array.from(centreInFrame(word, 6))).toEqual([0, 0.5, 1, 0.5, 0, 0]);
+    const long = new Float32Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 0]);
+    expect(Array.from(centreInFrame(long, 4))).toEqual([3, 4, 5, 6]);
+    expect(Array.from(centreInFrame(new Float32Array(5), 3))).toEqual([0, 0, 0]);
   });
 });
 
