@@ -19,8 +19,8 @@ import { trainAndEvaluate, type TrainResult } from "./train.js";
 import type { Upstream } from "./upstream.js";
 
 export interface RunOptions {
-  /** Upstream spec: a registry name ("fbank") or prefix form ("hf:<dir>"). */
-  upstream: string;
+  /** Upstream spec: a registry name ("fbank") or prefix form ("hf:<dir>"), or several (one shared pool of training lanes). */
+  upstream: string | readonly string[];
   /** "all" or comma-separated task names. */
   tasks: string;
   /** `--data KIND=DIR` specs; a task without one reads the embedded corpus. */
@@ -70,88 +70,110 @@ function trainingOptionsOf(plan: TaskDataPlan, options: RunOptions): TrainingOpt
   };
 }
 
+/** One upstream's part of a run: its features, ready for training. */
+interface PreparedUpstream {
+  spec: string;
+  upstream: Upstream;
+  features: Awaited<ReturnType<typeof prepareFeatures>>;
+}
+
 /**
- * Runs tasks on one upstream: datasets (the embedded corpus is synthesised on first use),
- * features (extracted once per upstream and item set), then each task's training, model selection
- * and test. Each result is written to <resultsDir>/<upstream>/<task>.json as soon as that task ends.
+ * Runs tasks on one or more upstreams: datasets (the embedded corpus is synthesised on first
+ * use), features (extracted once per upstream and item set), then each (upstream, task)'s
+ * training, model selection and test, all in one pool of worker lanes, longest first. Each
+ * result is written to <resultsDir>/<upstream>/<task>.json as soon as that task ends.
  */
 export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
   const log = options.log ?? (() => {});
   const resultsDir = path.resolve(options.resultsDir ?? "results");
   const cacheDir = path.resolve(options.cacheDir ?? defaultCacheDir());
   const seed = options.seed ?? DEFAULT_SEED;
+  const specs = typeof options.upstream === "string" ? [options.upstream] : [...options.upstream];
+  if (specs.length === 0) throw new UserError("no upstream given");
+  if (options.noCache && specs.length > 1) throw new UserError("--no-cache runs one upstream at a time; give one --upstream");
 
   // Everything that can be checked cheaply is checked before any long work starts.
   const tasks = await resolveTasks(options.tasks);
-  ensureWritableDir(path.join(resultsDir, upstreamFolderName(options.upstream)));
+  for (const spec of specs) ensureWritableDir(path.join(resultsDir, upstreamFolderName(spec)));
   const backend = await initTensorBackend();
-  const upstream = await createUpstream(options.upstream);
+  const prepared: PreparedUpstream[] = [];
   try {
+    for (const spec of specs) prepared.push({ spec, upstream: await createUpstream(spec), features: undefined as never });
     const plans = await planTaskData(tasks, { data: options.data, lexicon: options.lexicon, librispeechSubsets: options.librispeechSubsets, profile: options.profile ?? DEFAULT_PROFILE, corpusSeed: options.corpusSeed ?? DEFAULT_CORPUS_SEED, cacheDir, progress: options.progress });
     for (const p of plans) {
       const c = splitCounts(p.data);
       log(`${p.task.name} on ${p.dataset.kind} ${p.dataset.fingerprint.name} (${p.dataset.root}): ${SPLITS.map((s) => `${s} ${c[s].utterances} (${(c[s].hours * 60).toFixed(1)} min)`).join(", ")}`);
     }
     const cache = { dtype: options.cacheDtype ?? "float32", budgetBytes: options.cacheBudgetBytes, noCache: options.noCache };
-    checkCachePlan(upstream, plans, cacheDir, cache, log);
-    const notices = new Set<string>();
-    const features = await prepareFeatures(upstream, plans, cacheDir, cache, { progress: options.progress, onNotice: (m) => notices.add(m) });
-    if (features.extractSeconds > 0) log(`extracted ${upstream.name} features in ${features.extractSeconds.toFixed(1)} s`);
-    for (const n of [...notices].slice(0, 5)) log(n);
-    if (notices.size > 5) log(`(${notices.size - 5} more notices of the same kind)`);
-
-    const jobs = plans.map((plan) => makeJob(plan, options, upstream, resultsDir, seed, features.sources.get(plan.task.name)!));
-    const results: TaskResult[] = [];
-    const finish = (job: TaskJob, trained: TrainResult) => {
-      const plan = plans.find((p) => p.task.name === job.task)!;
-      const result = resultOf(plan, options, upstream.identity, backend.name, seed, job.options, trained, features.extractSeconds);
-      writeResult(resultsDir, result);
-      fs.rmSync(job.checkpointPath, { force: true });
-      results.push(result);
-      log(`${plan.task.name}: ${plan.task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
-    };
-
-    // Longest first, so the pool's lanes finish together.
-    const cost = (j: TaskJob) => j.options.steps * (tasks.find((t) => t.name === j.task)!.costPerStep ?? 1);
-    jobs.sort((a, b) => cost(b) - cost(a));
-    const workerUrl = new URL("./task-worker.js", import.meta.url);
-    // Without a cache the upstream runs inside training, which stays in this thread.
-    const parallel = options.noCache ? 1 : Math.min(options.jobs ?? defaultJobs(), jobs.length);
-    for (const job of jobs) log(`training ${job.task} on ${options.upstream}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);
-    try {
-      if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) {
-        await runInWorkers(jobs, parallel, workerUrl, finish, options.progress);
-      } else {
-        for (const job of jobs) {
-          const plan = plans.find((p) => p.task.name === job.task)!;
-          const trained = await trainAndEvaluate({
-            task: plan.task,
-            context: { data: plan.data, inputDim: job.inputDim, frameRate: job.frameRate, seed },
-            stores: features.sources.get(plan.task.name)!,
-            options: job.options,
-            seed,
-            checkpointPath: job.checkpointPath,
-            checkpointKey: job.checkpointKey,
-            progress: options.progress,
-          });
-          finish(job, trained);
-        }
-      }
-    } finally {
-      features.close();
+    for (const p of prepared) checkCachePlan(p.upstream, plans, cacheDir, cache, log);
+    for (const p of prepared) {
+      const notices = new Set<string>();
+      p.features = await prepareFeatures(p.upstream, plans, cacheDir, cache, { progress: options.progress, onNotice: (m) => notices.add(m) });
+      if (p.features.extractSeconds > 0) log(`extracted ${p.upstream.name} features in ${p.features.extractSeconds.toFixed(1)} s`);
+      for (const n of [...notices].slice(0, 5)) log(n);
+      if (notices.size > 5) log(`(${notices.size - 5} more notices of the same kind)`);
     }
-    // In SUPERB order, whatever order the workers finished in.
-    return tasks.map((t) => results.find((r) => r.task === t.name)!);
+    const results = await trainAll(prepared, plans, options, resultsDir, seed, backend.name, log);
+    // Per upstream, in SUPERB order, whatever order the workers finished in.
+    return specs.flatMap((spec) => tasks.map((t) => results.find((r) => r.upstream === spec && r.task === t.name)!));
   } finally {
-    await upstream.dispose();
+    for (const p of prepared) {
+      p.features?.close();
+      await p.upstream.dispose();
+    }
   }
 }
 
-function makeJob(plan: TaskDataPlan, options: RunOptions, upstream: Upstream, resultsDir: string, seed: number, sources: Record<Split, FeatureSource>): TaskJob {
+/** Trains every (upstream, task) job: in a pool of worker threads, or here one by one. */
+async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly TaskDataPlan[], options: RunOptions, resultsDir: string, seed: number, backend: string, log: (m: string) => void): Promise<TaskResult[]> {
+  const jobs = prepared.flatMap((p) => plans.map((plan) => makeJob(plan, options, p.spec, p.upstream, resultsDir, seed, p.features.sources.get(plan.task.name)!)));
+  const results: TaskResult[] = [];
+  const planOf = (job: TaskJob) => plans.find((p) => p.task.name === job.task)!;
+  const preparedOf = (job: TaskJob) => prepared.find((p) => p.spec === job.upstream)!;
+  const finish = (job: TaskJob, trained: TrainResult) => {
+    const plan = planOf(job);
+    const p = preparedOf(job);
+    const result = resultOf(plan, options, job.upstream, p.upstream.identity, backend, seed, job.options, trained, p.features.extractSeconds);
+    writeResult(resultsDir, result);
+    fs.rmSync(job.checkpointPath, { force: true });
+    results.push(result);
+    log(`${job.upstream} ${plan.task.name}: ${plan.task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
+  };
+  // Longest first, so the pool's lanes finish together.
+  // A step costs about costPerStep x frames per second (the heads run over every frame).
+  const cost = (j: TaskJob) => j.options.steps * (planOf(j).task.costPerStep ?? 1) * j.frameRate;
+  jobs.sort((a, b) => cost(b) - cost(a));
+  const workerUrl = new URL("./task-worker.js", import.meta.url);
+  // Without a cache the upstream runs inside training, which stays in this thread.
+  const parallel = options.noCache ? 1 : Math.min(options.jobs ?? defaultJobs(), jobs.length);
+  for (const job of jobs) log(`training ${job.task} on ${job.upstream}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);
+  if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) {
+    await runInWorkers(jobs, parallel, workerUrl, finish, options.progress);
+    return results;
+  }
+  for (const job of jobs) {
+    const plan = planOf(job);
+    const trained = await trainAndEvaluate({
+      task: plan.task,
+      context: { data: plan.data, inputDim: job.inputDim, frameRate: job.frameRate, seed },
+      stores: preparedOf(job).features.sources.get(plan.task.name)!,
+      options: job.options,
+      seed,
+      checkpointPath: job.checkpointPath,
+      checkpointKey: job.checkpointKey,
+      progress: options.progress,
+    });
+    finish(job, trained);
+  }
+  return results;
+}
+
+function makeJob(plan: TaskDataPlan, options: RunOptions, spec: string, upstream: Upstream, resultsDir: string, seed: number, sources: Record<Split, FeatureSource>): TaskJob {
   const training = trainingOptionsOf(plan, options);
-  const finalPath = resultPath(resultsDir, options.upstream, plan.task.name);
+  const finalPath = resultPath(resultsDir, spec, plan.task.name);
   const indexOf = (s: FeatureSource) => (s as Partial<FeatureStore>).indexPath ?? "";
   return {
+    upstream: spec,
     task: plan.task.name,
     data: plan.data,
     features: { train: indexOf(sources.train), dev: indexOf(sources.dev), test: indexOf(sources.test) },
@@ -165,11 +187,11 @@ function makeJob(plan: TaskDataPlan, options: RunOptions, upstream: Upstream, re
   };
 }
 
-function resultOf(plan: TaskDataPlan, options: RunOptions, upstreamIdentity: string, backend: string, seed: number, training: TrainingOptions, trained: TrainResult, extractSeconds: number): TaskResult {
+function resultOf(plan: TaskDataPlan, options: RunOptions, spec: string, upstreamIdentity: string, backend: string, seed: number, training: TrainingOptions, trained: TrainResult, extractSeconds: number): TaskResult {
   const { task, dataset } = plan;
   const embedded = dataset.kind === "embedded" ? { profile: options.profile ?? DEFAULT_PROFILE, seed: options.corpusSeed ?? DEFAULT_CORPUS_SEED } : {};
   return {
-    upstream: options.upstream,
+    upstream: spec,
     upstreamIdentity,
     task: task.name,
     metric: task.metric.name,

@@ -12,6 +12,8 @@ import type { TrainingOptions } from "./task.js";
 import { trainAndEvaluate, type TrainResult } from "./train.js";
 
 export interface TaskJob {
+  /** The upstream spec whose features these are. */
+  upstream: string;
   task: string;
   /** The task's splits and label sets (structured-cloned to the worker). */
   data: TaskData;
