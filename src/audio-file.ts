@@ -89,6 +89,8 @@ function wavHeader(b: Uint8Array, file: string): AudioHeader {
 }
 
 let flacDecoder: Promise<FLACDecoder> | undefined;
+/** The one decoder instance decodes one file at a time: a reset during another decode crashes libFLAC's wasm. */
+let decodeQueue: Promise<unknown> = Promise.resolve();
 
 async function decoder(): Promise<FLACDecoder> {
   flacDecoder ??= (async () => {
@@ -99,13 +101,21 @@ async function decoder(): Promise<FLACDecoder> {
   return flacDecoder;
 }
 
+async function decodeExclusive(bytes: Uint8Array) {
+  const run = decodeQueue.then(async () => {
+    const d = await decoder();
+    await d.reset();
+    return d.decodeFile(bytes);
+  });
+  decodeQueue = run.catch(() => undefined);
+  return run;
+}
+
 /** Decodes a FLAC file to mono float samples (channels averaged); a corrupt file is a UserError naming it. */
 export async function decodeFlacFile(file: string): Promise<{ samples: Float32Array; sampleRate: number }> {
   const bytes = readUserFile(file, "a FLAC file");
   if (bytes.length < 4 || fourCC(bytes, 0) !== "fLaC") throw new UserError(`${file}: not a FLAC file (no fLaC signature)`);
-  const d = await decoder();
-  await d.reset();
-  const out = await d.decodeFile(bytes);
+  const out = await decodeExclusive(bytes);
   if (out.errors.length > 0) throw new UserError(`${file}: corrupt FLAC (${out.errors.length} decode error${out.errors.length === 1 ? "" : "s"}, first: ${out.errors[0].message})`);
   if (out.samplesDecoded === 0 || out.channelData.length === 0) throw new UserError(`${file}: corrupt FLAC (no audio decoded)`);
   // The decoder scales k-bit integers by 1 / (2^(k-1) - 1); decodeWav (and torchaudio) by 1 / 2^(k-1).

@@ -47,18 +47,18 @@ export interface CorpusProfile {
 }
 
 export const PROFILES: Record<"quick" | "full", CorpusProfile> = {
-  /** For tests: 12 speakers, 256 utterances (~10 min of audio) + 192 keyword clips, a few seconds to generate. */
+  /** The default run: 16 speakers, 472 utterances (~18 min of audio) + 360 keyword clips, some 15 s to generate. */
   quick: {
     name: "quick",
-    seenSpeakers: 8,
-    unseenSpeakers: 4,
-    uttsPerSeenSpeaker: 26,
+    seenSpeakers: 10,
+    unseenSpeakers: 6,
+    uttsPerSeenSpeaker: 40,
     uttsPerUnseenSpeaker: 12,
-    commandFraction: 0.5,
-    asvTargetTrials: 150,
+    commandFraction: 0.7,
+    asvTargetTrials: 300,
     snrDbRange: [5, 30],
     maxSentenceWords: 9,
-    keywordUttsPerSeenSpeaker: 24,
+    keywordUttsPerSeenSpeaker: 36,
     keywordUttsPerUnseenSpeaker: 0,
   },
   /** For benchmarks and the leaderboard: 76 speakers, 1936 utterances (over an hour of audio) + 1440 keyword clips. */
