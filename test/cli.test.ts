@@ -52,22 +52,24 @@ describe("superb CLI: errors are one line, with a non-zero exit", () => {
 });
 
 describe("superb run end to end", () => {
-  it("runs all five tasks on fbank (quick profile) and the leaderboard reads them", async () => {
+  it("runs all six tasks on fbank (quick profile) and the leaderboard reads them", async () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), "superb-e2e-"));
     const r = await superb(["run", "--upstream", "fbank", "--task", "all", "--profile", "quick", "--seed", "3", "--results-dir", results]);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
-    const expected = { pr: "per", asr: "wer", ic: "accuracy", sid: "accuracy", asv: "eer" } as const;
+    const expected = { pr: "per", asr: "wer", ic: "accuracy", sid: "accuracy", asv: "eer", ks: "accuracy" } as const;
     for (const [task, metric] of Object.entries(expected)) {
       const file = path.join(results, "fbank", `${task}.json`);
-      const result = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown> & { layerWeights: number[]; value: number; seconds: Record<string, number>; corpus: { profile: string } };
+      const result = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown> & { layerWeights: number[]; value: number; seconds: Record<string, number>; dataset: { kind: string; profile: string; counts: { test: { utterances: number } } } };
       expect(result.task).toBe(task);
       expect(result.upstream).toBe("fbank");
       expect(result.metric).toBe(metric);
       expect(result.value).toBeGreaterThanOrEqual(0);
       expect(result.value).toBeLessThanOrEqual(metric === "wer" ? 1000 : 100);
       expect(result.layerWeights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-      expect(result.corpus.profile).toBe("quick");
+      expect(result.dataset.kind).toBe("embedded");
+      expect(result.dataset.profile).toBe("quick");
+      expect(result.dataset.counts.test.utterances).toBeGreaterThan(0);
       expect(result.seed).toBe(3);
       expect(result.seconds.train).toBeGreaterThan(0);
       expect(typeof result.version).toBe("string");
@@ -79,11 +81,11 @@ describe("superb run end to end", () => {
     expect(asv.value).toBeLessThan(45);
     expect(asv.secondary.minDCF).toBeGreaterThan(0);
     // No temporary or checkpoint files are left behind.
-    expect(fs.readdirSync(path.join(results, "fbank")).sort()).toEqual(["asr.json", "asv.json", "ic.json", "pr.json", "sid.json"]);
+    expect(fs.readdirSync(path.join(results, "fbank")).sort()).toEqual(["asr.json", "asv.json", "ic.json", "ks.json", "pr.json", "sid.json"]);
 
     const board = await superb(["leaderboard", "--results-dir", results, "--format", "markdown"]);
     expect(board.code).toBe(0);
-    expect(board.stdout).toMatch(/\| upstream \| PR PER ↓ \| ASR WER ↓ \| IC ACCURACY ↑ \| SID ACCURACY ↑ \| ASV EER ↓ \|/);
+    expect(board.stdout).toMatch(/\| upstream \| PR PER ↓ \| ASR WER ↓ \| IC ACCURACY ↑ \| SID ACCURACY ↑ \| ASV EER ↓ \| KS ACCURACY ↑ \|/);
     expect(board.stdout).toMatch(/\| fbank \|/);
   }, 600_000);
 
