@@ -9,7 +9,7 @@ import { defaultCacheDir, ensureCorpus } from "./corpus/generate.js";
 import { UserError, oneLine } from "./errors.js";
 import { buildLeaderboard, formatLeaderboard, type LeaderboardFormat } from "./leaderboard.js";
 import { packageVersion } from "./package-info.js";
-import { listTasks, listUpstreams } from "./registry.js";
+import { listDatasets, listTasks, listUpstreams } from "./registry.js";
 import { readResults, type TaskResult } from "./results.js";
 import { DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED, defaultJobs, runBenchmark } from "./run.js";
 import { extractToNpy } from "./extract.js";
@@ -182,11 +182,12 @@ export function buildProgram(): Command {
 
   program
     .command("list")
-    .description("known upstreams and tasks")
+    .description("known upstreams, tasks and dataset kinds")
     .action(async () => {
       const table = new Table({ head: ["kind", "name", "description"], style: { head: [], border: [] } });
       for (const u of await listUpstreams()) table.push(["upstream", u.takesArgument ? `${u.name}:<arg>` : u.name, u.description]);
-      for (const t of await listTasks()) table.push(["task", t.name, t.description]);
+      for (const t of await listTasks()) table.push(["task", t.name, `${t.description}; reads ${t.datasetKinds.join(", ")}`]);
+      for (const d of await listDatasets()) table.push(["dataset", d.kind, `${d.description} (tasks: ${d.tasks.join(", ")})`]);
       process.stdout.write(`${table.toString()}\n`);
     });
 

@@ -1,12 +1,16 @@
 /** superb's library API: everything the CLI does is available here. */
 export { runBenchmark, type RunOptions, DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED } from "./run.js";
-export { createUpstream, findUpstream, findTask, listTasks, listUpstreams, resolveTasks } from "./registry.js";
+export { createUpstream, findUpstream, findTask, listTasks, listUpstreams, resolveTasks, listDatasets, findDataset } from "./registry.js";
+export type { Dataset, DatasetDefinition, DatasetItem, DatasetOptions, DatasetFingerprint, DatasetProblem, TaskData, AsvTrial as DatasetTrial, Split } from "./dataset.js";
+export { ProblemList, fingerprintDataset, splitCounts } from "./dataset.js";
+export { openDataset, planTaskData, type TaskDataPlan } from "./run-data.js";
+export { loadItemAudio, readAudioHeader, decodeFlacFile } from "./audio-file.js";
 export type { HiddenStates, Upstream, UpstreamDefinition } from "./upstream.js";
 export type { TaskDefinition, TaskModel, TaskContext, FeatureBatch, MetricSpec, Score, TrainingOptions } from "./task.js";
 export { WeightedLayerSum } from "./featurizer.js";
-export { ensureFeatures, FeatureStore } from "./feature-cache.js";
+export { ensureFeatures, FeatureStore, estimateCacheBytes, type FeatureSource, type CacheDtype, type CacheMode } from "./feature-cache.js";
 export { trainAndEvaluate } from "./train.js";
-export { readResults, writeResult, resultPath, type TaskResult } from "./results.js";
+export { readResults, writeResult, resultPath, testSetOf, type TaskResult, type ResultDataset } from "./results.js";
 export { buildLeaderboard, formatLeaderboard, type Leaderboard, type LeaderboardFormat } from "./leaderboard.js";
 export { ensureCorpus, loadCorpus, defaultCacheDir } from "./corpus/generate.js";
 export type { Corpus, CorpusManifest, Utterance, SpeakerProfile, AsvTrial } from "./corpus/types.js";
