@@ -243,8 +243,11 @@ export async function ensureFeatures(opts: EnsureFeaturesOptions): Promise<{ sto
   bar.increment(state.done);
   const every = opts.checkpointEvery ?? CHECKPOINT_EVERY;
   try {
-    for (let start = state.done; start < items.length; start += EXTRACT_BATCH) {
-      const group = items.slice(start, Math.min(items.length, start + EXTRACT_BATCH));
+    for (let start = state.done; start < items.length; ) {
+      // A group never straddles a resume point, so a kill loses at most one checkpoint interval.
+      const end = Math.min(items.length, start + EXTRACT_BATCH, (Math.floor(start / every) + 1) * every);
+      const group = items.slice(start, end);
+      start = end;
       const audios = await Promise.all(group.map((item) => opts.loadAudio(item)));
       const states = isBatchUpstream(upstream) ? await upstream.extractHiddenStatesBatch(audios) : await sequential(upstream, audios);
       for (let g = 0; g < group.length; g++) {
