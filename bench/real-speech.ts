@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import type { Dataset, TaskData } from "../src/dataset.js";
+import type { TaskData } from "../src/dataset.js";
 import { openDataset } from "../src/run-data.js";
 import { runBenchmark } from "../src/run.js";
 import type { TaskResult } from "../src/results.js";

@@ -10,6 +10,7 @@ import { oneLine, UserError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { analyzeLayerWeights, formatLayerAnalysis, layerAnalysisSvg, type AnalysisFormat } from "../analyze/layers.js";
 import { analyzeParamChange, checkSameArchitecture, formatParamAnalysis, loadUpstreamParams, paramChangeHeatmapSvg } from "../analyze/params.js";
+import { collect } from "./data.js";
 import { PROBE_LABELS, formatProbeAnalysis, probeUpstreamLayers, type ProbeLabel } from "../analyze/probe.js";
 import { defaultCacheDir } from "../corpus/generate.js";
 import { DEFAULT_CORPUS_SEED } from "../run.js";
@@ -95,10 +96,11 @@ export function registerAnalyzeCommands(program: Command): void {
     .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
     .option("--cache-dir <dir>", "corpus and feature cache", defaultCacheDir())
     .option("-f, --format <format>", "table, markdown or json", "table")
+    .option("-d, --data <KIND=DIR>", "a dataset SID (voxceleb1) or IC (fsc) reads, instead of the embedded corpus", collect, [])
     .option("--no-progress", "no progress bars even on a terminal")
-    .action(async (opts: { upstream: string; label: ProbeLabel; profile: string; corpusSeed: number; cacheDir: string; format: string; progress: boolean }) => {
+    .action(async (opts: { upstream: string; label: ProbeLabel; profile: string; corpusSeed: number; cacheDir: string; format: string; data: string[]; progress: boolean }) => {
       const format = checkFormat(opts.format);
-      const analysis = await probeUpstreamLayers({ upstream: opts.upstream, label: opts.label, profile: opts.profile, corpusSeed: opts.corpusSeed, cacheDir: opts.cacheDir, progress: opts.progress });
+      const analysis = await probeUpstreamLayers({ upstream: opts.upstream, label: opts.label, profile: opts.profile, corpusSeed: opts.corpusSeed, cacheDir: opts.cacheDir, data: opts.data, progress: opts.progress });
       process.stdout.write(`${formatProbeAnalysis(analysis, format)}\n`);
     });
 
