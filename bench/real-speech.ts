@@ -21,8 +21,8 @@ const { values } = parseArgs({
     upstreams: { type: "string", default: "fbank,mfcc,base,refined" },
     // KS and SID heads pool utterance means (~0.02 s a step); ASV's x-vector runs on frames (~0.25 s a step).
     "steps-ks": { type: "string", default: "3000" },
-    "steps-sid": { type: "string", default: "3000" },
-    "steps-asv": { type: "string", default: "1000" },
+    "steps-sid": { type: "string", default: "6000" },
+    "steps-asv": { type: "string", default: "3000" },
     lr: { type: "string", default: "0.002" },
     "batch-size": { type: "string", default: "32" },
     out: { type: "string", default: path.join(os.tmpdir(), "superb-bench-real") },

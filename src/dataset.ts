@@ -201,6 +201,21 @@ export function readDirOrProblem(dir: string, problems: ProblemList, what: strin
   }
 }
 
+/** Kind of a folder entry with symlinks followed (corpora are often linked in from a shared disk). */
+export function entryKind(dir: string, d: fs.Dirent): "dir" | "file" | "other" {
+  if (d.isDirectory()) return "dir";
+  if (d.isFile()) return "file";
+  if (d.isSymbolicLink()) {
+    try {
+      const s = fs.statSync(path.join(dir, d.name));
+      return s.isDirectory() ? "dir" : s.isFile() ? "file" : "other";
+    } catch {
+      return "other";
+    }
+  }
+  return "other";
+}
+
 /** Reads a text file's lines, or records a problem and returns undefined. */
 export function readLinesOrProblem(file: string, problems: ProblemList, what: string): string[] | undefined {
   try {

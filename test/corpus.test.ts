@@ -208,17 +208,19 @@ describe("corpus generation", () => {
 
     it("has the documented size and leaves no temporary folders", () => {
       const m = corpus.manifest;
-      expect(m.name).toBe("synth-quick-s1234-v3");
-      expect(m.speakers.filter((s) => s.seen)).toHaveLength(8);
-      expect(m.speakers.filter((s) => !s.seen)).toHaveLength(4);
-      expect(m.utterances).toHaveLength(256 + 8 * 24);
-      expect(sentencesOf(m.utterances)).toHaveLength(256);
+      expect(m.name).toMatch(/^synth-quick-[0-9a-f]{8}-s1234-v3$/);
+      const q = PROFILES.quick;
+      expect(m.speakers.filter((s) => s.seen)).toHaveLength(q.seenSpeakers);
+      expect(m.speakers.filter((s) => !s.seen)).toHaveLength(q.unseenSpeakers);
+      const sentenceCount = q.seenSpeakers * q.uttsPerSeenSpeaker + q.unseenSpeakers * q.uttsPerUnseenSpeaker;
+      expect(m.utterances).toHaveLength(sentenceCount + q.seenSpeakers * q.keywordUttsPerSeenSpeaker + q.unseenSpeakers * q.keywordUttsPerUnseenSpeaker);
+      expect(sentencesOf(m.utterances)).toHaveLength(sentenceCount);
       expect(m.ksClasses).toEqual([...KS_CLASSES]);
       expect(m.ksClasses).toEqual(["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "_unknown_", "_silence_"]);
       expect(readdirSync(join(cacheDir(), "corpus"))).toEqual([m.name]);
       const sentences = sentencesOf(m.utterances);
       const commands = sentences.filter((u) => u.intent !== null).length;
-      expect(commands / sentences.length).toBeCloseTo(0.5, 1);
+      expect(commands / sentences.length).toBeCloseTo(q.commandFraction, 1);
       expect(keywordClipsOf(m.utterances).every((u) => u.intent === null)).toBe(true);
       const durations = sentences.map((u) => u.durationSec).sort((a, b) => a - b);
       expect(durations[Math.floor(durations.length * 0.2)]).toBeGreaterThan(1.5);
@@ -247,8 +249,8 @@ describe("corpus generation", () => {
       const speakerOf = new Map(m.utterances.map((u) => [u.id, u.speaker]));
       const seen = new Set(m.speakers.filter((s) => s.seen).map((s) => s.id));
       const pos = m.asvTrials.filter((t) => t.label === 1).length;
-      expect(pos).toBe(150);
-      expect(m.asvTrials).toHaveLength(300);
+      expect(pos).toBe(PROFILES.quick.asvTargetTrials);
+      expect(m.asvTrials).toHaveLength(2 * PROFILES.quick.asvTargetTrials);
       for (const t of m.asvTrials) {
         const a = speakerOf.get(t.enroll) as string, b = speakerOf.get(t.test) as string;
         expect(seen.has(a) || seen.has(b)).toBe(false);
@@ -289,7 +291,7 @@ describe("corpus generation", () => {
 
     it("has keyword clips of exactly 1 s at 16 kHz, the word centred, silence as quiet noise", () => {
       const clips = keywordClipsOf(corpus.manifest.utterances);
-      expect(clips).toHaveLength(8 * 24);
+      expect(clips).toHaveLength(PROFILES.quick.seenSpeakers * PROFILES.quick.keywordUttsPerSeenSpeaker);
       for (const u of clips) {
         expect(u.durationSec).toBe(1);
         const { sampleRate, samples } = readWav(join(corpus.dir, u.path));
@@ -319,7 +321,7 @@ describe("corpus generation", () => {
       const unknownWords = new Set(KS_UNKNOWN_WORDS.map((w) => w.toUpperCase()));
       for (const s of m.speakers.filter((sp) => sp.seen)) {
         const mine = keywordClipsOf(m.utterances).filter((u) => u.speaker === s.id);
-        expect(mine).toHaveLength(24);
+        expect(mine).toHaveLength(PROFILES.quick.keywordUttsPerSeenSpeaker);
         const counts = m.ksClasses.map((c) => mine.filter((u) => u.keyword === c).length);
         expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
       }

@@ -91,6 +91,24 @@ describe.skipIf(!shared)("speech_commands dataset on real clips", () => {
     expect(CLASSES.length).toBe(12);
   });
 
+  it("follows symlinked word folders and files, as a corpus linked in from a shared disk is", async () => {
+    const linked = path.join(tmp, "linked");
+    fs.mkdirSync(linked);
+    for (const e of fs.readdirSync(fx.root, { withFileTypes: true })) {
+      const target = path.join(fx.root, e.name);
+      if (e.name === "yes") {
+        // One folder of symlinked files, the other folders symlinked whole.
+        fs.mkdirSync(path.join(linked, e.name));
+        for (const f of fs.readdirSync(target)) fs.symlinkSync(path.join(target, f), path.join(linked, e.name, f));
+      } else fs.symlinkSync(target, path.join(linked, e.name));
+    }
+    const { ds, problems } = await openIt(linked, { subsets: { test: fx.testRoot } });
+    expect(messages(problems)).toEqual([]);
+    for (const split of ["train", "dev", "test"] as const) {
+      expect(countByLabel(ds.taskData("ks").splits[split])).toEqual(countByLabel(full.taskData("ks").splits[split]));
+    }
+  });
+
   it("splits by the lists: exact counts per split and class", () => {
     const { splits } = full.taskData("ks");
     // train: c0ffee01 x2 per keyword; bed/c0ffee01, cat/c0ffee01, cat/c0ffee02; 11 + 18 silence crops.

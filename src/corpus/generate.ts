@@ -47,14 +47,14 @@ export interface CorpusProfile {
 }
 
 export const PROFILES: Record<"quick" | "full", CorpusProfile> = {
-  /** The default run: 16 speakers, 472 utterances (~18 min of audio) + 360 keyword clips, some 15 s to generate. */
+  /** The default run: 16 speakers, 472 utterances (~18 min of audio) + 360 keyword clips, some 20 s to generate. */
   quick: {
     name: "quick",
     seenSpeakers: 10,
     unseenSpeakers: 6,
     uttsPerSeenSpeaker: 40,
     uttsPerUnseenSpeaker: 12,
-    commandFraction: 0.7,
+    commandFraction: 0.9,
     asvTargetTrials: 300,
     snrDbRange: [5, 30],
     maxSentenceWords: 9,
@@ -146,11 +146,11 @@ function validateProfile(p: CorpusProfile): void {
   if (!(p.snrDbRange[0] <= p.snrDbRange[1])) throw new UserError(`corpus profile ${p.name}: snrDbRange must be [low, high]`);
 }
 
-/** Cache folder name. Custom profiles also carry a hash of their settings so that edits never hit a stale cache. */
+/** Cache folder name: profile name, a hash of its settings, seed and generator version. */
 export function corpusName(profile: CorpusProfile, seed: number): string {
-  const builtin = (Object.values(PROFILES) as CorpusProfile[]).some((p) => JSON.stringify(p) === JSON.stringify(profile));
-  const tag = builtin ? profile.name : `${profile.name}-${sha256(JSON.stringify(profile)).slice(0, 8)}`;
-  return `synth-${tag}-s${seed}-v${GENERATOR_VERSION}`;
+  // Every profile, the built-in ones too, carries a hash of its settings: resizing "quick" must
+  // never load a stale cached corpus of the old size.
+  return `synth-${profile.name}-${sha256(JSON.stringify(profile)).slice(0, 8)}-s${seed}-v${GENERATOR_VERSION}`;
 }
 
 function sha256(data: string | Uint8Array): string {

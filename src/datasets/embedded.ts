@@ -13,12 +13,12 @@ import type { TrainingOptions } from "../task.js";
 /** Training budgets per profile and task (steps, learning rate, batch, dev evaluation interval). */
 const BUDGETS: Record<string, Record<string, TrainingOptions>> = {
   quick: {
-    pr: { learningRate: 2e-3, steps: 150, batchSize: 16, evalEvery: 75 },
-    asr: { learningRate: 2e-3, steps: 60, batchSize: 16, evalEvery: 30 },
-    ic: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
-    sid: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
-    asv: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
-    ks: { learningRate: 2e-3, steps: 100, batchSize: 16, evalEvery: 50 },
+    pr: { learningRate: 1e-2, steps: 240, batchSize: 16, evalEvery: 60 },
+    asr: { learningRate: 1e-2, steps: 400, batchSize: 8, evalEvery: 100 },
+    ic: { learningRate: 1e-2, steps: 1000, batchSize: 16, evalEvery: 100 },
+    sid: { learningRate: 2e-2, steps: 1000, batchSize: 16, evalEvery: 100 },
+    asv: { learningRate: 5e-3, steps: 160, batchSize: 16, evalEvery: 40 },
+    ks: { learningRate: 1e-2, steps: 600, batchSize: 16, evalEvery: 100 },
   },
   full: {
     pr: { learningRate: 2e-3, steps: 1000, batchSize: 16, evalEvery: 250 },

@@ -32,7 +32,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type AudioHeader, readAudioHeader } from "../audio-file.js";
 import type { Dataset, DatasetDefinition, DatasetItem, DatasetOptions, Split, TaskData } from "../dataset.js";
-import { fingerprintDataset, ProblemList, readDirOrProblem, readLinesOrProblem, requireRootFolder } from "../dataset.js";
+import { entryKind, fingerprintDataset, ProblemList, readDirOrProblem, readLinesOrProblem, requireRootFolder } from "../dataset.js";
 import { UserError } from "../errors.js";
 
 export const KIND = "speech_commands";
@@ -84,7 +84,8 @@ export function classOfWord(word: string): string {
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const isWav = (d: fs.Dirent): boolean => d.isFile() && d.name.endsWith(".wav");
+/** A .wav entry of `dir`, symlinks followed. */
+const isWavIn = (dir: string) => (d: fs.Dirent): boolean => d.name.endsWith(".wav") && entryKind(dir, d) === "file";
 
 /** The file's header, or a problem naming the file (and undefined: the item is left out). */
 function headerOrProblem(file: string, problems: ProblemList): AudioHeader | undefined {
@@ -124,7 +125,7 @@ function readList(file: string, known: ReadonlySet<string>, problems: ProblemLis
 function readTestSet(dir: string, problems: ProblemList): DatasetItem[] {
   const entries = readDirOrProblem(dir, problems, "Speech Commands test set folder (speech_commands_test=DIR)");
   if (entries.length === 0 && !fs.existsSync(dir)) return [];
-  const folders = new Set(entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name));
+  const folders = new Set(entries.filter((e) => entryKind(dir, e) === "dir" && !e.name.startsWith(".")).map((e) => e.name));
   for (const f of [...folders].sort(byName)) {
     if (!CLASSES.includes(f)) problems.add(path.join(dir, f), `test set folder "${f}" is not one of the 12 classes (${CLASSES.join(" ")})`);
   }
@@ -135,7 +136,7 @@ function readTestSet(dir: string, problems: ProblemList): DatasetItem[] {
       problems.add(classDir, `test set class folder "${cls}" not found (the 12-class test set has one folder per class)`);
       continue;
     }
-    const files = readDirOrProblem(classDir, problems, `test set class folder "${cls}"`).filter(isWav).map((e) => e.name).sort(byName);
+    const files = readDirOrProblem(classDir, problems, `test set class folder "${cls}"`).filter(isWavIn(classDir)).map((e) => e.name).sort(byName);
     if (files.length === 0) problems.add(classDir, `test set class folder "${cls}" holds no .wav files`);
     for (const name of files) {
       const file = path.join(classDir, name);
@@ -157,7 +158,7 @@ function readSilence(root: string, problems: ProblemList): { train: DatasetItem[
     problems.add(dir, `${BACKGROUND_NOISE} folder not found: train and dev would have no ${SILENCE} class (its 1 s crops come from these noise files)`);
     return { train, dev };
   }
-  const files = readDirOrProblem(dir, problems, `${BACKGROUND_NOISE} folder`).filter(isWav).map((e) => e.name).sort(byName);
+  const files = readDirOrProblem(dir, problems, `${BACKGROUND_NOISE} folder`).filter(isWavIn(dir)).map((e) => e.name).sort(byName);
   if (files.length === 0) problems.add(dir, `${BACKGROUND_NOISE} holds no .wav files: train and dev would have no ${SILENCE} class`);
   for (const name of files) {
     const file = path.join(dir, name);
@@ -179,7 +180,7 @@ async function open(root: string, options: DatasetOptions, problems: ProblemList
   const entries = readDirOrProblem(root, problems, "Speech Commands root folder");
   const words: string[] = [];
   for (const e of entries) {
-    if (!e.isDirectory() || e.name.startsWith(".") || e.name === BACKGROUND_NOISE) continue;
+    if (entryKind(root, e) !== "dir" || e.name.startsWith(".") || e.name === BACKGROUND_NOISE) continue;
     if (e.name === UNKNOWN || e.name === SILENCE) {
       // Class folders are the test set's layout; its _unknown_ files would be read as a word "_unknown_".
       problems.add(path.join(root, e.name), `a "${e.name}" folder belongs to the 12-class test set, not the training archive: pass that folder as --data speech_commands_test=DIR`);
@@ -198,7 +199,7 @@ async function open(root: string, options: DatasetOptions, problems: ProblemList
   const wordFiles: WordFile[] = [];
   for (const word of words) {
     const dir = path.join(root, word);
-    const names = readDirOrProblem(dir, problems, `word folder "${word}"`).filter(isWav).map((e) => e.name).sort(byName);
+    const names = readDirOrProblem(dir, problems, `word folder "${word}"`).filter(isWavIn(dir)).map((e) => e.name).sort(byName);
     if (names.length === 0) problems.add(dir, `word folder "${word}" holds no .wav files`);
     for (const name of names) wordFiles.push({ rel: `${word}/${name}`, word, name });
   }

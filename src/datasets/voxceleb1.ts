@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readAudioHeader } from "../audio-file.js";
-import { type AsvTrial, type Dataset, type DatasetDefinition, type DatasetItem, type DatasetOptions, fingerprintDataset, ProblemList, readDirOrProblem, readLinesOrProblem, requireRootFolder, type Split, type TaskData } from "../dataset.js";
+import { entryKind, type AsvTrial, type Dataset, type DatasetDefinition, type DatasetItem, type DatasetOptions, fingerprintDataset, ProblemList, readDirOrProblem, readLinesOrProblem, requireRootFolder, type Split, type TaskData } from "../dataset.js";
 import { UserError } from "../errors.js";
 import { startProgress } from "../progress.js";
 
@@ -20,21 +20,6 @@ const SID_SPLITS: Record<string, Split> = { "1": "train", "2": "dev", "3": "test
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const speakerOf = (id: string) => id.slice(0, id.indexOf("/"));
-
-/** Entry kind with symlinks followed (corpora are often linked in from a shared disk). */
-function entryKind(dir: string, d: fs.Dirent): "dir" | "file" | "other" {
-  if (d.isDirectory()) return "dir";
-  if (d.isFile()) return "file";
-  if (d.isSymbolicLink()) {
-    try {
-      const s = fs.statSync(path.join(dir, d.name));
-      return s.isDirectory() ? "dir" : s.isFile() ? "file" : "other";
-    } catch {
-      return "other";
-    }
-  }
-  return "other";
-}
 
 const sortedEntries = (dir: string, problems: ProblemList, what: string, kind: "dir" | "file") =>
   readDirOrProblem(dir, problems, what)
