@@ -54,7 +54,7 @@ describe("superb CLI: errors are one line, with a non-zero exit", () => {
 describe("superb run end to end", () => {
   it("runs all six tasks on fbank (quick profile) and the leaderboard reads them", async () => {
     const results = fs.mkdtempSync(path.join(os.tmpdir(), "superb-e2e-"));
-    const r = await superb(["run", "--upstream", "fbank", "--task", "all", "--profile", "quick", "--seed", "3", "--results-dir", results]);
+    const r = await superb(["run", "--upstream", "fbank", "--task", "all", "--profile", "quick", "--results-dir", results]);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     const expected = { pr: "per", asr: "wer", ic: "accuracy", sid: "accuracy", asv: "eer", ks: "accuracy" } as const;
@@ -70,16 +70,20 @@ describe("superb run end to end", () => {
       expect(result.dataset.kind).toBe("embedded");
       expect(result.dataset.profile).toBe("quick");
       expect(result.dataset.counts.test.utterances).toBeGreaterThan(0);
-      expect(result.seed).toBe(3);
+      expect(result.seed).toBe(0);
       expect(result.seconds.train).toBeGreaterThan(0);
       expect(typeof result.version).toBe("string");
     }
-    // Better than chance where chance is known: SID over the seen speakers, IC over intents.
-    const sid = JSON.parse(fs.readFileSync(path.join(results, "fbank", "sid.json"), "utf8")) as { value: number };
-    expect(sid.value).toBeGreaterThan(25);
-    const asv = JSON.parse(fs.readFileSync(path.join(results, "fbank", "asv.json"), "utf8")) as { value: number; secondary: { minDCF: number } };
-    expect(asv.value).toBeLessThan(45);
-    expect(asv.secondary.minDCF).toBeGreaterThan(0);
+    // The default run must say something: each figure clearly past its no-information level
+    // (accuracies 3x chance, PR PER <= 90, ASV EER <= 40; FBANK is exempt on IC, and ASR misses
+    // its target at this budget, see the README).
+    const value = (t: string) => (JSON.parse(fs.readFileSync(path.join(results, "fbank", `${t}.json`), "utf8")) as { value: number; secondary: Record<string, number> });
+    expect(value("pr").value).toBeLessThanOrEqual(90);
+    expect(value("sid").value).toBeGreaterThanOrEqual(300 / 10); // 10 seen speakers
+    expect(value("ks").value).toBeGreaterThanOrEqual(300 / 12);
+    expect(value("asv").value).toBeLessThanOrEqual(40);
+    expect(value("asv").secondary.minDCF).toBeGreaterThan(0);
+    expect(value("asr").secondary.cer).toBeLessThan(90);
     // No temporary or checkpoint files are left behind.
     expect(fs.readdirSync(path.join(results, "fbank")).sort()).toEqual(["asr.json", "asv.json", "ic.json", "ks.json", "pr.json", "sid.json"]);
 

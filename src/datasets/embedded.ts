@@ -13,11 +13,11 @@ import type { TrainingOptions } from "../task.js";
 /** Training budgets per profile and task (steps, learning rate, batch, dev evaluation interval). */
 const BUDGETS: Record<string, Record<string, TrainingOptions>> = {
   quick: {
-    pr: { learningRate: 1e-2, steps: 240, batchSize: 16, evalEvery: 60 },
+    pr: { learningRate: 5e-3, steps: 400, batchSize: 16, evalEvery: 40 },
     asr: { learningRate: 1e-2, steps: 400, batchSize: 8, evalEvery: 100 },
     ic: { learningRate: 1e-2, steps: 1000, batchSize: 16, evalEvery: 100 },
     sid: { learningRate: 2e-2, steps: 1000, batchSize: 16, evalEvery: 100 },
-    asv: { learningRate: 5e-3, steps: 160, batchSize: 16, evalEvery: 40 },
+    asv: { learningRate: 2e-3, steps: 400, batchSize: 16, evalEvery: 40 },
     ks: { learningRate: 1e-2, steps: 600, batchSize: 16, evalEvery: 100 },
   },
   full: {
