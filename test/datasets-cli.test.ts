@@ -38,6 +38,17 @@ describe.skipIf(!speechCommands)("superb data check and run --data on real speec
     expect(r.stdout).toContain("no problems found");
   });
 
+  it("data check of a layout without a trial list reports ASV as unavailable and SID as usable", async () => {
+    const sidOnly = buildVoxCeleb1Layout(path.join(tmp, "sid-only"), speechCommands!, { speakers: 4, videosPerSpeaker: 1, utterancesPerVideo: 3, testSpeakers: 0, layout: "root" });
+    fs.rmSync(path.join(sidOnly.root, "veri_test2.txt"));
+    const r = await superb(["data", "check", `voxceleb1=${sidOnly.root}`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/│ sid\s+│ train\s+│ 4\s+│/);
+    expect(r.stdout).toContain("task asv unavailable: ");
+    expect(r.stdout).toContain("veri_test2.txt");
+    expect(r.stdout).toContain("no problems found");
+  });
+
   it("data check lists every problem at once, with file and line, and exits 1", async () => {
     const broken = buildVoxCeleb1Layout(path.join(tmp, "broken"), speechCommands!, { speakers: 6, videosPerSpeaker: 1, utterancesPerVideo: 3, testSpeakers: 2, layout: "root" });
     const first = broken.trials[0];

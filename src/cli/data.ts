@@ -78,6 +78,7 @@ export function registerDataCommands(program: Command): void {
         const dataset = await def.open(spec.root, { lexicon: opts.lexicon, subsets: spec.subsets }, problems);
         process.stdout.write(`${kind} ${dataset.root}: ${dataset.items.length} items, fingerprint ${dataset.fingerprint.hash}\n`);
         const table = new Table({ head: ["task", "split", "utterances", "hours", "speakers", "classes"], style: { head: [], border: [] } });
+        const unavailable: string[] = [];
         for (const taskName of dataset.tasks) {
           if (!tasks.some((t) => t.name === taskName)) continue;
           try {
@@ -88,10 +89,13 @@ export function registerDataCommands(program: Command): void {
             if (td.trials) table.push([taskName, "trials", td.trials.test.length, "", "", ""]);
           } catch (err) {
             if (!(err instanceof UserError)) throw err;
-            problems.add(dataset.root, `task ${taskName}: ${err.message}`);
+            // A layout may serve only some of its kind's tasks (VoxCeleb1 without a trial list: SID only).
+            unavailable.push(`task ${taskName} unavailable: ${err.message}`);
           }
         }
         process.stdout.write(`${table.toString()}\n`);
+        for (const u of unavailable) process.stdout.write(`${u}\n`);
+        if (unavailable.length > 0 && unavailable.length === dataset.tasks.length) problems.add(dataset.root, "no task can run on this dataset (see above)");
         if (problems.length > 0) {
           failed = true;
           process.stdout.write(`${problems.length} problem${problems.length === 1 ? "" : "s"}:\n`);
