@@ -119,33 +119,36 @@ function needsOf(plans: readonly TaskDataPlan[]): StoreNeed[] {
 }
 
 /**
- * The size of the features still to extract, checked against the budget and the free disk:
- * over either, a UserError that says how to get under it.
+ * The size of the features still to extract for every upstream of the run, checked (in total)
+ * against the budget and the free disk: over either, a UserError that says how to get under it.
  */
-export function checkCachePlan(upstream: Upstream, plans: readonly TaskDataPlan[], cacheDir: string, settings: CacheSettings, log: (m: string) => void): void {
+export function checkCachePlan(upstreams: readonly Upstream[], plans: readonly TaskDataPlan[], cacheDir: string, settings: CacheSettings, log: (m: string) => void): void {
   if (settings.noCache) {
     log("feature cache: off (--no-cache); the upstream runs on every batch");
     return;
   }
-  const seen = new Set<string>();
-  let needed = 0;
-  let cachedCount = 0;
-  for (const need of needsOf(plans)) {
-    const key = featureCachePaths(cacheDir, upstream.identity, need.plan.dataset.fingerprint, need.items, need.mode, settings.dtype).bin;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    if (isCached({ upstream, items: need.items, dataset: need.plan.dataset.fingerprint, cacheDir, mode: need.mode, dtype: settings.dtype })) cachedCount++;
-    else needed += estimateCacheBytes(upstream, need.items, need.mode, settings.dtype);
+  let total = 0;
+  for (const upstream of upstreams) {
+    const seen = new Set<string>();
+    let needed = 0;
+    let cachedCount = 0;
+    for (const need of needsOf(plans)) {
+      const key = featureCachePaths(cacheDir, upstream.identity, need.plan.dataset.fingerprint, need.items, need.mode, settings.dtype).bin;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (isCached({ upstream, items: need.items, dataset: need.plan.dataset.fingerprint, cacheDir, mode: need.mode, dtype: settings.dtype })) cachedCount++;
+      else needed += estimateCacheBytes(upstream, need.items, need.mode, settings.dtype);
+    }
+    log(`feature cache: ${formatBytes(needed)} to extract for ${upstream.name} (${upstream.numLayers} layers x ${upstream.hiddenSize} dims, ${settings.dtype}; ${cachedCount} of ${seen.size} stores already cached) in ${path.join(cacheDir, "features")}`);
+    total += needed;
   }
-  const where = path.join(cacheDir, "features");
-  log(`feature cache: ${formatBytes(needed)} to extract (${upstream.numLayers} layers x ${upstream.hiddenSize} dims, ${settings.dtype}; ${cachedCount} of ${seen.size} stores already cached) in ${where}`);
-  if (needed === 0) return;
+  if (total === 0) return;
   const hint = settings.dtype === "float32" ? "--cache-dtype float16 halves it; --no-cache runs the upstream per batch instead" : "--no-cache runs the upstream per batch instead";
-  if (settings.budgetBytes !== undefined && needed > settings.budgetBytes) {
-    throw new UserError(`feature cache: ${formatBytes(needed)} needed, over --cache-budget ${formatBytes(settings.budgetBytes)} (${hint})`);
+  if (settings.budgetBytes !== undefined && total > settings.budgetBytes) {
+    throw new UserError(`feature cache: ${formatBytes(total)} needed, over --cache-budget ${formatBytes(settings.budgetBytes)} (${hint})`);
   }
   const free = freeBytes(cacheDir);
-  if (free !== undefined && needed > free) throw new UserError(`${cacheDir}: feature cache needs ${formatBytes(needed)}, only ${formatBytes(free)} free on that disk (${hint})`);
+  if (free !== undefined && total > free) throw new UserError(`${cacheDir}: feature cache needs ${formatBytes(total)}, only ${formatBytes(free)} free on that disk (${hint})`);
 }
 
 function freeBytes(dir: string): number | undefined {

@@ -105,7 +105,7 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
       log(`${p.task.name} on ${p.dataset.kind} ${p.dataset.fingerprint.name} (${p.dataset.root}): ${SPLITS.map((s) => `${s} ${c[s].utterances} (${(c[s].hours * 60).toFixed(1)} min)`).join(", ")}`);
     }
     const cache = { dtype: options.cacheDtype ?? "float32", budgetBytes: options.cacheBudgetBytes, noCache: options.noCache };
-    for (const p of prepared) checkCachePlan(p.upstream, plans, cacheDir, cache, log);
+    checkCachePlan(prepared.map((p) => p.upstream), plans, cacheDir, cache, log);
     for (const p of prepared) {
       const notices = new Set<string>();
       p.features = await prepareFeatures(p.upstream, plans, cacheDir, cache, { progress: options.progress, onNotice: (m) => notices.add(m) });

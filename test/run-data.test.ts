@@ -88,9 +88,11 @@ describe("feature sources", () => {
   it("the cache plan stops over --cache-budget with the size and what to do", () => {
     const logs: string[] = [];
     const bytes = (["train", "dev", "test"] as const).reduce((s, k) => s + estimateCacheBytes(fbank, sid.splits[k], "means", "float32"), 0);
-    expect(() => checkCachePlan(fbank, [plan], cacheDir, { dtype: "float32", budgetBytes: bytes - 1 }, (m) => logs.push(m))).toThrow(`feature cache: ${formatBytes(bytes)} needed, over --cache-budget ${formatBytes(bytes - 1)} (--cache-dtype float16 halves it`);
-    expect(() => checkCachePlan(fbank, [plan], cacheDir, { dtype: "float32", budgetBytes: bytes }, (m) => logs.push(m))).not.toThrow();
-    expect(logs.at(-1)).toContain(`feature cache: ${formatBytes(bytes)} to extract (1 layers x 80 dims, float32; 0 of 3 stores already cached)`);
+    expect(() => checkCachePlan([fbank], [plan], cacheDir, { dtype: "float32", budgetBytes: bytes - 1 }, (m) => logs.push(m))).toThrow(`feature cache: ${formatBytes(bytes)} needed, over --cache-budget ${formatBytes(bytes - 1)} (--cache-dtype float16 halves it`);
+    expect(() => checkCachePlan([fbank], [plan], cacheDir, { dtype: "float32", budgetBytes: bytes }, (m) => logs.push(m))).not.toThrow();
+    // Two upstreams of a run share the budget: the same store twice is twice the bytes.
+    expect(() => checkCachePlan([fbank, fbank], [plan], cacheDir, { dtype: "float32", budgetBytes: bytes }, () => {})).toThrow(`${formatBytes(2 * bytes)} needed`);
+    expect(logs.at(-1)).toContain(`feature cache: ${formatBytes(bytes)} to extract for fbank (1 layers x 80 dims, float32; 0 of 3 stores already cached)`);
   });
 
   it("--no-cache (the upstream run per batch) trains the same model as the cache, up to the statistics' sample", async () => {
