@@ -109,6 +109,26 @@ describe.skipIf(!speechCommands)("superb data check and run --data on real speec
   });
 });
 
+describe.skipIf(!libriSamples)("data check of librispeech with and without a lexicon", () => {
+  it("without --lexicon PR is unavailable; a word the lexicon lacks is a problem (exit 1)", async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "superb-ls-check-"));
+    const flacs = realFlacs(path.join(libriSamples!, "train-clean-100"));
+    const root = path.join(tmp, "LibriSpeech");
+    const utt = (i: number, words: string) => ({ id: `${100 + i}-1-0000`, flac: flacs[i], words });
+    writeLibriSpeech(root, { "train-clean-100": [utt(0, "A B"), utt(1, "B ZED")], "dev-clean": [utt(2, "A")], "test-clean": [utt(3, "B")] });
+    const plain = await superb(["data", "check", `librispeech=${root}`]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/│ asr\s+│ train\s+│ 2\s+│/);
+    expect(plain.stdout).toContain("task pr unavailable: ");
+    const lexicon = path.join(tmp, "lexicon.txt");
+    fs.writeFileSync(lexicon, "A\tAH0\nB\tB IY1\n");
+    const withLexicon = await superb(["data", "check", `librispeech=${root}`, "--lexicon", lexicon]);
+    expect(withLexicon.code).toBe(1);
+    expect(withLexicon.stdout).toContain(`${lexicon}: 1 word of the transcripts is not in the lexicon`);
+    expect(withLexicon.stdout).toContain("ZED");
+  });
+});
+
 describe.skipIf(!libriSamples)("run --data librispeech with a corrupt FLAC", () => {
   it("fails with one line naming the file, and writes no result", async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "superb-ls-cli-"));

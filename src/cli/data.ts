@@ -89,8 +89,11 @@ export function registerDataCommands(program: Command): void {
             if (td.trials) table.push([taskName, "trials", td.trials.test.length, "", "", ""]);
           } catch (err) {
             if (!(err instanceof UserError)) throw err;
-            // A layout may serve only some of its kind's tasks (VoxCeleb1 without a trial list: SID only).
-            unavailable.push(`task ${taskName} unavailable: ${err.message}`);
+            // A layout may serve only some of its kind's tasks (VoxCeleb1 without a trial list: SID
+            // only; LibriSpeech without --lexicon: ASR only). With a lexicon given, PR failing on it
+            // (a word it lacks) is a problem of the data.
+            if (taskName === "pr" && opts.lexicon) problems.add(opts.lexicon, err.message.replace(`${opts.lexicon}: `, ""));
+            else unavailable.push(`task ${taskName} unavailable: ${err.message}`);
           }
         }
         process.stdout.write(`${table.toString()}\n`);
