@@ -137,16 +137,29 @@ export interface ItemAudioOptions {
   onNotice?: (message: string) => void;
 }
 
+/**
+ * The last file a segment was cut from, decoded: Speech Commands' `_silence_` items are hundreds
+ * of 1 s crops of a few long noise files, which would otherwise be decoded once per crop.
+ */
+let lastSegmentSource: { path: string; audio: Float32Array } | undefined;
+
+async function loadWhole16k(file: string, opts: ItemAudioOptions): Promise<Float32Array> {
+  const { samples, sampleRate } = /\.flac$/i.test(file) ? await decodeFlacFile(file) : decodeWav(readUserFile(file, "a WAV file"), file);
+  if (sampleRate === SAMPLE_RATE) return samples;
+  const audio = resample(samples, sampleRate, SAMPLE_RATE);
+  if (audio.length === 0) throw new UserError(`${file}: too short to resample (${samples.length} samples at ${sampleRate} Hz)`);
+  opts.onNotice?.(`${file}: resampled ${sampleRate} Hz -> ${SAMPLE_RATE} Hz`);
+  return audio;
+}
+
 /** An item's audio as 16 kHz mono float samples: decoded, resampled and cropped to its segment. */
 export async function loadItemAudio(item: Pick<DatasetItem, "path" | "segment">, opts: ItemAudioOptions = {}): Promise<Float32Array> {
-  const { samples, sampleRate } = /\.flac$/i.test(item.path) ? await decodeFlacFile(item.path) : decodeWav(readUserFile(item.path, "a WAV file"), item.path);
-  let audio = samples;
-  if (sampleRate !== SAMPLE_RATE) {
-    audio = resample(samples, sampleRate, SAMPLE_RATE);
-    if (audio.length === 0) throw new UserError(`${item.path}: too short to resample (${samples.length} samples at ${sampleRate} Hz)`);
-    opts.onNotice?.(`${item.path}: resampled ${sampleRate} Hz -> ${SAMPLE_RATE} Hz`);
+  if (!item.segment) return loadWhole16k(item.path, opts);
+  let audio = lastSegmentSource?.path === item.path ? lastSegmentSource.audio : undefined;
+  if (!audio) {
+    audio = await loadWhole16k(item.path, opts);
+    lastSegmentSource = { path: item.path, audio };
   }
-  if (!item.segment) return audio;
   const start = Math.round(item.segment.startSec * SAMPLE_RATE);
   const length = Math.round(item.segment.durationSec * SAMPLE_RATE);
   if (start + length > audio.length) throw new UserError(`${item.path}: segment ${item.segment.startSec}+${item.segment.durationSec} s is past the end of the file (${(audio.length / SAMPLE_RATE).toFixed(2)} s)`);

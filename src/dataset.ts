@@ -63,6 +63,13 @@ export interface TaskData {
   trials?: { dev?: AsvTrial[]; test: AsvTrial[] };
 }
 
+/**
+ * The dataset cannot serve a task because an input the task needs is absent (a trial list, a
+ * split file, `--lexicon`), as opposed to a problem in the data: `superb data check` reports the
+ * task as unavailable instead of failing. A UserError still, so a run stops on it in one line.
+ */
+export class TaskUnavailable extends UserError {}
+
 /** One problem with a dataset on disk: the file (and line) and what is wrong. */
 export interface DatasetProblem {
   file: string;

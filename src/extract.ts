@@ -13,7 +13,7 @@ import { writeNpy } from "./npy.js";
 import { isBatchUpstream } from "./onnx-upstream.js";
 import { createUpstream } from "./registry.js";
 import type { HiddenStates, Upstream } from "./upstream.js";
-import { SAMPLE_RATE } from "./upstream.js";
+import { SAMPLE_RATE, stackHiddenStates } from "./upstream.js";
 
 export interface ExtractProgress {
   /** Files written so far (including this one). */
@@ -119,13 +119,6 @@ export function planExtraction(input: string, out: string): Job[] {
   return [{ wav: input, npy: out }];
 }
 
-/** [layers, frames, dim] in one row-major array. */
-function stackLayers(h: HiddenStates): Float32Array {
-  const n = h.numFrames * h.dim;
-  const out = new Float32Array(h.layers.length * n);
-  h.layers.forEach((layer, l) => out.set(layer.subarray(0, n), l * n));
-  return out;
-}
 
 /**
  * Extracts the hidden states of a WAV file or a folder of WAVs to .npy files (see ExtractOptions).
@@ -178,7 +171,7 @@ export async function extractToNpy(opts: ExtractOptions): Promise<ExtractResult>
         if (h.layers.length !== upstream.numLayers || h.dim !== upstream.hiddenSize) {
           throw new Error(`upstream ${upstream.name} returned ${h.layers.length} layers x ${h.dim} dims for ${job.wav}, declared ${upstream.numLayers} x ${upstream.hiddenSize}`);
         }
-        const data = stackLayers(h);
+        const data = stackHiddenStates(h);
         const bad = data.findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) opts.onNotice?.(`${job.wav}: upstream ${upstream.name} produced non-finite values (first at index ${bad})`);
         const dir = path.dirname(job.npy);

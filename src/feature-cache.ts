@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DatasetFingerprint, DatasetItem } from "./dataset.js";
 import { itemSetHash } from "./dataset.js";
-import type { Upstream } from "./upstream.js";
+import { stackHiddenStates, type Upstream } from "./upstream.js";
 import { isBatchUpstream } from "./onnx-upstream.js";
 import { UserError } from "./errors.js";
 import { startProgress } from "./progress.js";
@@ -46,14 +46,11 @@ export interface FeatureIndex {
   std: number[];
 }
 
-interface PartialState {
+interface PartialState extends FrameStatistics {
   key: string;
   done: number;
   elements: number;
   items: FeatureItem[];
-  sum: number[];
-  sumSq: number[];
-  frames: number;
 }
 
 const FORMAT_VERSION = 2;
@@ -226,7 +223,7 @@ export async function ensureFeatures(opts: EnsureFeaturesOptions): Promise<{ sto
   fs.mkdirSync(paths.dir, { recursive: true });
   const L = upstream.numLayers;
   const D = upstream.hiddenSize;
-  let state: PartialState = { key: paths.key, done: 0, elements: 0, items: [], sum: new Array(L * D).fill(0), sumSq: new Array(L * D).fill(0), frames: 0 };
+  let state: PartialState = { key: paths.key, done: 0, elements: 0, items: [], ...emptyFrameStatistics(L, D) };
   const width = bytesPerElement(dtype);
   const resumed = readPartial(paths.partialState, paths.key);
   if (resumed && fs.existsSync(paths.partialBin) && fs.statSync(paths.partialBin).size >= resumed.elements * width) {
@@ -256,7 +253,8 @@ export async function ensureFeatures(opts: EnsureFeaturesOptions): Promise<{ sto
         if (hidden.layers.length !== L || hidden.dim !== D) {
           throw new Error(`upstream ${upstream.name} returned ${hidden.layers.length} layers x ${hidden.dim} dims, declared ${L} x ${D}`);
         }
-        const block = accumulate(hidden.layers, hidden.numFrames, D, mode, state, () => `${item.path}: upstream ${upstream.name} produced a non-finite value`);
+        addFrameStatistics(state, hidden.layers, hidden.numFrames, D, () => `${item.path}: upstream ${upstream.name} produced a non-finite value`);
+        const block = storedBlock(hidden.layers, hidden.numFrames, D, mode);
         const out = dtype === "float16" ? float32ToFloat16(block) : block;
         fs.writeSync(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
         const stored = mode === "means" ? 1 : hidden.numFrames;
@@ -276,8 +274,7 @@ export async function ensureFeatures(opts: EnsureFeaturesOptions): Promise<{ sto
     fs.closeSync(fd);
   }
 
-  const mean = state.sum.map((s) => s / Math.max(1, state.frames));
-  const std = state.sumSq.map((s, i) => Math.sqrt(Math.max(s / Math.max(1, state.frames) - mean[i] * mean[i], 0)) || 1);
+  const { mean, std } = meanAndStd(state);
   const index: FeatureIndex & { sourceFrames?: Record<string, number> } = {
     formatVersion: FORMAT_VERSION,
     upstream: upstream.identity,
@@ -298,28 +295,48 @@ export async function ensureFeatures(opts: EnsureFeaturesOptions): Promise<{ sto
   return { store: new FeatureStore(index, paths.bin, paths.index, index.sourceFrames), extracted: true, seconds: (performance.now() - started) / 1000 };
 }
 
-/**
- * Adds an item's frames to the running per-(layer, dim) sums and returns what is stored: the
- * frames, or their per-layer mean in "means" mode.
- */
-function accumulate(layers: Float32Array[], T: number, D: number, mode: CacheMode, state: PartialState, where: () => string): Float32Array {
-  const L = layers.length;
-  const block = new Float32Array(mode === "means" ? L * D : L * T * D);
-  for (let l = 0; l < L; l++) {
-    const layer = layers[l];
-    if (mode === "frames") block.set(layer.subarray(0, T * D), l * T * D);
+/** Running per-(layer, dim) sums over frames: the standardisation statistics of a split. */
+export interface FrameStatistics {
+  sum: number[];
+  sumSq: number[];
+  frames: number;
+}
+
+export function emptyFrameStatistics(numLayers: number, dim: number): FrameStatistics {
+  return { sum: new Array(numLayers * dim).fill(0), sumSq: new Array(numLayers * dim).fill(0), frames: 0 };
+}
+
+/** Adds an item's frames to the sums; a non-finite value is a UserError naming the item (`where`). */
+export function addFrameStatistics(stats: FrameStatistics, layers: readonly Float32Array[], T: number, D: number, where: () => string): void {
+  layers.forEach((layer, l) => {
     for (let t = 0; t < T; t++) {
       for (let d = 0; d < D; d++) {
         const v = layer[t * D + d];
         if (!Number.isFinite(v)) throw new UserError(`${where()} in layer ${l}`);
-        state.sum[l * D + d] += v;
-        state.sumSq[l * D + d] += v * v;
-        if (mode === "means") block[l * D + d] += v;
+        stats.sum[l * D + d] += v;
+        stats.sumSq[l * D + d] += v * v;
       }
     }
-    if (mode === "means") for (let d = 0; d < D; d++) block[l * D + d] /= Math.max(1, T);
-  }
-  state.frames += T;
+  });
+  stats.frames += T;
+}
+
+/** Mean and standard deviation per (layer, dim); a constant dimension gets deviation 1. */
+export function meanAndStd(stats: FrameStatistics): { mean: number[]; std: number[] } {
+  const n = Math.max(1, stats.frames);
+  const mean = stats.sum.map((s) => s / n);
+  const std = stats.sumSq.map((s, i) => Math.sqrt(Math.max(s / n - mean[i] * mean[i], 0)) || 1);
+  return { mean, std };
+}
+
+/** What is stored of an item: its frames, or their per-layer mean in "means" mode. */
+function storedBlock(layers: readonly Float32Array[], T: number, D: number, mode: CacheMode): Float32Array {
+  if (mode === "frames") return stackHiddenStates({ layers: [...layers], numFrames: T, dim: D });
+  const block = new Float32Array(layers.length * D);
+  layers.forEach((layer, l) => {
+    for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) block[l * D + d] += layer[t * D + d];
+    for (let d = 0; d < D; d++) block[l * D + d] /= Math.max(1, T);
+  });
   return block;
 }
 

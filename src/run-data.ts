@@ -9,10 +9,10 @@ import * as path from "node:path";
 import { loadItemAudio } from "./audio-file.js";
 import { parseDataSpec, ProblemList, SPLITS, type Dataset, type DatasetItem, type DatasetOptions, type Split, type TaskData } from "./dataset.js";
 import { UserError } from "./errors.js";
-import { ensureFeatures, estimateCacheBytes, estimatedFrames, featureCachePaths, formatBytes, isCached, type CacheDtype, type CacheMode, type FeatureSource, type FeatureStore } from "./feature-cache.js";
+import { addFrameStatistics, emptyFrameStatistics, ensureFeatures, estimateCacheBytes, meanAndStd, estimatedFrames, featureCachePaths, formatBytes, isCached, type CacheDtype, type CacheMode, type FeatureSource, type FeatureStore } from "./feature-cache.js";
 import { listDatasets, listTasks } from "./registry.js";
 import type { TaskDefinition } from "./task.js";
-import type { Upstream } from "./upstream.js";
+import { stackHiddenStates, type Upstream } from "./upstream.js";
 
 /** `--data speech_commands_test=DIR`: the separate KS test set, handed to the speech_commands reader. */
 const COMPANION_KINDS: Record<string, { of: string; split: Split }> = { speech_commands_test: { of: "speech_commands", split: "test" } };
@@ -207,29 +207,18 @@ export class UpstreamFeatureSource implements FeatureSource {
     private readonly upstream: Upstream,
     private readonly byId: Map<string, DatasetItem>,
     private readonly loadAudio: (item: DatasetItem) => Promise<Float32Array>,
-    readonly mean: Float64Array,
-    readonly std: Float64Array,
+    readonly mean: readonly number[],
+    readonly std: readonly number[],
   ) {}
 
   static async create(upstream: Upstream, items: readonly DatasetItem[], loadAudio: (item: DatasetItem) => Promise<Float32Array>): Promise<UpstreamFeatureSource> {
-    const L = upstream.numLayers;
-    const D = upstream.hiddenSize;
-    const sum = new Float64Array(L * D);
-    const sumSq = new Float64Array(L * D);
-    let frames = 0;
+    const stats = emptyFrameStatistics(upstream.numLayers, upstream.hiddenSize);
     const step = Math.max(1, Math.floor(items.length / NO_CACHE_STATS_ITEMS));
     for (let i = 0; i < items.length; i += step) {
       const h = await upstream.extractHiddenStates(await loadAudio(items[i]));
-      for (let l = 0; l < L; l++) for (let t = 0; t < h.numFrames; t++) for (let d = 0; d < D; d++) {
-        const v = h.layers[l][t * D + d];
-        sum[l * D + d] += v;
-        sumSq[l * D + d] += v * v;
-      }
-      frames += h.numFrames;
+      addFrameStatistics(stats, h.layers, h.numFrames, h.dim, () => `${items[i].path}: upstream ${upstream.name} produced a non-finite value`);
     }
-    const n = Math.max(1, frames);
-    const mean = sum.map((s) => s / n);
-    const std = sumSq.map((s, k) => Math.sqrt(Math.max(s / n - mean[k] * mean[k], 0)) || 1);
+    const { mean, std } = meanAndStd(stats);
     return new UpstreamFeatureSource(upstream, new Map(items.map((i) => [i.id, i])), loadAudio, mean, std);
   }
 
@@ -251,14 +240,12 @@ export class UpstreamFeatureSource implements FeatureSource {
     return it;
   }
   async read(id: string): Promise<Float32Array> {
-    const h = await this.upstream.extractHiddenStates(await this.loadAudio(this.item(id)));
-    const n = h.numFrames * h.dim;
-    const out = new Float32Array(h.layers.length * n);
-    h.layers.forEach((layer, l) => {
-      for (let k = 0; k < n; k++) if (!Number.isFinite(layer[k])) throw new UserError(`${this.item(id).path}: upstream ${this.upstream.name} produced a non-finite value in layer ${l}`);
-      out.set(layer.subarray(0, n), l * n);
-    });
-    return out;
+    const item = this.item(id);
+    const h = await this.upstream.extractHiddenStates(await this.loadAudio(item));
+    const block = stackHiddenStates(h);
+    const bad = block.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new UserError(`${item.path}: upstream ${this.upstream.name} produced a non-finite value in layer ${Math.floor(bad / Math.max(1, h.numFrames * h.dim))}`);
+    return block;
   }
   close(): void {}
 }

@@ -34,6 +34,14 @@ export interface UpstreamDefinition {
 
 export const SAMPLE_RATE = 16000;
 
+/** All layers in one row-major [layers x frames x dim] array (the cache's and `extract`'s layout). */
+export function stackHiddenStates(h: HiddenStates): Float32Array {
+  const n = h.numFrames * h.dim;
+  const out = new Float32Array(h.layers.length * n);
+  h.layers.forEach((layer, l) => out.set(layer.subarray(0, n), l * n));
+  return out;
+}
+
 /** "<name>-<first 12 hex of sha256(config JSON)>": the identity of a weightless upstream. */
 export function configIdentity(name: string, config: unknown): string {
   const hash = createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 12);

@@ -64,11 +64,18 @@ export function devTrials(utterances: DatasetItem[], seed: number): AsvTrial[] {
   const rand = mulberry32(seed ^ 0x5eed);
   const sorted = [...utterances].sort((a, b) => (a.id < b.id ? -1 : 1));
   const bySpeaker = new Map<string, DatasetItem[]>();
-  for (const u of sorted) bySpeaker.set(u.speaker, [...(bySpeaker.get(u.speaker) ?? []), u]);
+  for (const u of sorted) {
+    const list = bySpeaker.get(u.speaker);
+    if (list) list.push(u);
+    else bySpeaker.set(u.speaker, [u]);
+  }
+  // Other speakers' utterances, once per speaker (not once per utterance: O(n^2) on VoxCeleb1's dev).
+  const others = new Map<string, DatasetItem[]>();
   const trials: AsvTrial[] = [];
   for (const u of sorted) {
     const same = bySpeaker.get(u.speaker)!.filter((v) => v.id !== u.id);
-    const other = sorted.filter((v) => v.speaker !== u.speaker);
+    let other = others.get(u.speaker);
+    if (!other) others.set(u.speaker, (other = sorted.filter((v) => v.speaker !== u.speaker)));
     if (same.length === 0 || other.length === 0) continue;
     trials.push({ enroll: u.id, test: same[Math.floor(rand() * same.length)].id, label: 1 });
     trials.push({ enroll: u.id, test: other[Math.floor(rand() * other.length)].id, label: 0 });

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import Table from "cli-table3";
-import { ProblemList, formatProblem, splitCounts, SPLITS } from "../dataset.js";
+import { ProblemList, formatProblem, splitCounts, SPLITS, TaskUnavailable } from "../dataset.js";
 import { UserError } from "../errors.js";
 import { parseByteSize, type CacheDtype } from "../feature-cache.js";
 import { listDatasets, listTasks } from "../registry.js";
@@ -90,10 +90,9 @@ export function registerDataCommands(program: Command): void {
           } catch (err) {
             if (!(err instanceof UserError)) throw err;
             // A layout may serve only some of its kind's tasks (VoxCeleb1 without a trial list: SID
-            // only; LibriSpeech without --lexicon: ASR only). With a lexicon given, PR failing on it
-            // (a word it lacks) is a problem of the data.
-            if (taskName === "pr" && opts.lexicon) problems.add(opts.lexicon, err.message.replace(`${opts.lexicon}: `, ""));
-            else unavailable.push(`task ${taskName} unavailable: ${err.message}`);
+            // only; LibriSpeech without --lexicon: ASR only); anything else is a problem of the data.
+            if (err instanceof TaskUnavailable) unavailable.push(`task ${taskName} unavailable: ${err.message}`);
+            else problems.add(dataset.root, `task ${taskName}: ${err.message}`);
           }
         }
         process.stdout.write(`${table.toString()}\n`);

@@ -6,8 +6,7 @@
 import * as path from "node:path";
 import { defaultCacheDir, ensureCorpus, DEFAULT_SEED } from "../corpus/generate.js";
 import type { Corpus, Utterance } from "../corpus/types.js";
-import type { Dataset, DatasetDefinition, DatasetItem, Split, TaskData } from "../dataset.js";
-import { UserError } from "../errors.js";
+import { TaskUnavailable, type Dataset, type DatasetDefinition, type DatasetItem, type Split, type TaskData } from "../dataset.js";
 import type { TrainingOptions } from "../task.js";
 
 /** Training budgets per profile and task (steps, learning rate, batch, dev evaluation interval). */
@@ -71,7 +70,7 @@ function taskDataOf(corpus: Corpus, items: Map<string, DatasetItem>, task: strin
     case "ks":
       return { splits: bySplit(m.utterances.filter((u) => u.keyword !== null)), classes: m.ksClasses };
     default:
-      throw new UserError(`the embedded corpus has no data for task "${task}"`);
+      throw new TaskUnavailable(`the embedded corpus has no data for task "${task}"`);
   }
 }
 

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readAudioHeader } from "../audio-file.js";
-import { type Dataset, type DatasetDefinition, type DatasetItem, type DatasetOptions, fingerprintDataset, type IntentSlots, ProblemList, readLinesOrProblem, requireRootFolder, type Split, SPLITS, type TaskData } from "../dataset.js";
+import { TaskUnavailable, type Dataset, type DatasetDefinition, type DatasetItem, type DatasetOptions, fingerprintDataset, type IntentSlots, ProblemList, readLinesOrProblem, requireRootFolder, type Split, SPLITS, type TaskData } from "../dataset.js";
 import { UserError } from "../errors.js";
 import { startProgress } from "../progress.js";
 
@@ -186,7 +186,7 @@ async function open(root: string, options: DatasetOptions, problems: ProblemList
     items,
     tasks: ["ic"],
     taskData(task: string): TaskData {
-      if (task !== "ic") throw new UserError(`fsc (${root}) serves only the ic task, not ${task}`);
+      if (task !== "ic") throw new TaskUnavailable(`fsc (${root}) serves only the ic task, not ${task}`);
       return {
         splits: { train: [...splits.train], dev: [...splits.dev], test: [...splits.test] },
         intentSlots: { action: [...slotValues.action], object: [...slotValues.object], location: [...slotValues.location] },

@@ -14,6 +14,7 @@ import {
   readLinesOrProblem,
   requireRootFolder,
   SPLITS,
+  TaskUnavailable,
   type Dataset,
   type DatasetDefinition,
   type DatasetFingerprint,
@@ -246,7 +247,7 @@ class LibriSpeechDataset implements Dataset {
   taskData(task: string): TaskData {
     if (task === "asr") return this.asr();
     if (task === "pr") return this.pr();
-    throw new UserError(`${this.root}: librispeech serves the tasks ${TASKS.join(", ")}, not ${task}`);
+    throw new TaskUnavailable(`${this.root}: librispeech serves the tasks ${TASKS.join(", ")}, not ${task}`);
   }
 
   private asr(): TaskData {
@@ -262,7 +263,7 @@ class LibriSpeechDataset implements Dataset {
 
   private pr(): TaskData {
     if (this.lexiconFile === undefined) {
-      throw new UserError(`${this.root}: PR on librispeech needs --lexicon FILE in s3prl's g2p format (lines WORD<TAB>PH PH ..., e.g. librispeech-lexicon-200k-g2p.txt and librispeech-lexicon-allothers-g2p.txt concatenated)`);
+      throw new TaskUnavailable(`${this.root}: PR on librispeech needs --lexicon FILE in s3prl's g2p format (lines WORD<TAB>PH PH ..., e.g. librispeech-lexicon-200k-g2p.txt and librispeech-lexicon-allothers-g2p.txt concatenated)`);
     }
     this.lexicon ??= parseLexicon(Buffer.from(readUserFile(this.lexiconFile, "a lexicon file")).toString("utf8"), this.lexiconFile);
     const lex = this.lexicon.pronunciations;

@@ -32,7 +32,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type AudioHeader, readAudioHeader } from "../audio-file.js";
 import type { Dataset, DatasetDefinition, DatasetItem, DatasetOptions, Split, TaskData } from "../dataset.js";
-import { entryKind, fingerprintDataset, ProblemList, readDirOrProblem, readLinesOrProblem, requireRootFolder } from "../dataset.js";
+import { entryKind, fingerprintDataset, TaskUnavailable, ProblemList, readDirOrProblem, readLinesOrProblem, requireRootFolder } from "../dataset.js";
 import { UserError } from "../errors.js";
 
 export const KIND = "speech_commands";
@@ -247,7 +247,7 @@ async function open(root: string, options: DatasetOptions, problems: ProblemList
     items,
     tasks: ["ks"],
     taskData(task: string): TaskData {
-      if (task !== "ks") throw new UserError(`${root}: a ${KIND} dataset serves the ks task only, not ${task}`);
+      if (task !== "ks") throw new TaskUnavailable(`${root}: a ${KIND} dataset serves the ks task only, not ${task}`);
       // Fresh arrays: a task that filters or shuffles its splits must not change the dataset's.
       return { splits: { train: [...splits.train], dev: [...splits.dev], test: [...splits.test] }, classes: [...CLASSES] };
     },

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readAudioHeader } from "../audio-file.js";
-import { entryKind, type AsvTrial, type Dataset, type DatasetDefinition, type DatasetItem, type DatasetOptions, fingerprintDataset, ProblemList, readDirOrProblem, readLinesOrProblem, requireRootFolder, type Split, type TaskData } from "../dataset.js";
+import { entryKind, TaskUnavailable, type AsvTrial, type Dataset, type DatasetDefinition, type DatasetItem, type DatasetOptions, fingerprintDataset, ProblemList, readDirOrProblem, readLinesOrProblem, requireRootFolder, type Split, type TaskData } from "../dataset.js";
 import { UserError } from "../errors.js";
 import { startProgress } from "../progress.js";
 
@@ -210,9 +210,9 @@ async function open(root: string, options: DatasetOptions, problems: ProblemList
     items: all,
     tasks: ["sid", "asv"],
     taskData(task: string): TaskData {
-      if (task !== "sid" && task !== "asv") throw new UserError(`voxceleb1 (${root}) serves the sid and asv tasks, not ${task}`);
+      if (task !== "sid" && task !== "asv") throw new TaskUnavailable(`voxceleb1 (${root}) serves the sid and asv tasks, not ${task}`);
       const o = outcomes[task];
-      if ("error" in o) throw new UserError(o.error);
+      if ("error" in o) throw new TaskUnavailable(o.error);
       return copyData(o.data);
     },
   };
