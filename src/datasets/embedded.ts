@@ -13,7 +13,7 @@ import type { TrainingOptions } from "../task.js";
 const BUDGETS: Record<string, Record<string, TrainingOptions>> = {
   quick: {
     pr: { learningRate: 5e-3, steps: 400, batchSize: 16, evalEvery: 40 },
-    asr: { learningRate: 1e-2, steps: 400, batchSize: 8, evalEvery: 100 },
+    asr: { learningRate: 5e-3, steps: 400, batchSize: 16, evalEvery: 100 },
     ic: { learningRate: 1e-2, steps: 1000, batchSize: 16, evalEvery: 100 },
     sid: { learningRate: 2e-2, steps: 1000, batchSize: 16, evalEvery: 100 },
     asv: { learningRate: 2e-3, steps: 400, batchSize: 16, evalEvery: 40 },
