@@ -109,13 +109,19 @@ describe.skipIf(!speechCommands)("superb data check and run --data on real speec
   });
 });
 
+/** Four real FLACs as a LibriSpeech tree: two train utterances, one dev, one test, with these transcripts. */
+function tinyLibriSpeech(prefix: string, transcripts: [string, string, string, string]): { tmp: string; root: string } {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const flacs = realFlacs(path.join(libriSamples!, "train-clean-100"));
+  const root = path.join(tmp, "LibriSpeech");
+  const utt = (i: number) => ({ id: `${100 + i}-1-0000`, flac: flacs[i], words: transcripts[i] });
+  writeLibriSpeech(root, { "train-clean-100": [utt(0), utt(1)], "dev-clean": [utt(2)], "test-clean": [utt(3)] });
+  return { tmp, root };
+}
+
 describe.skipIf(!libriSamples)("data check of librispeech with and without a lexicon", () => {
   it("without --lexicon PR is unavailable; a word the lexicon lacks is a problem (exit 1)", async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "superb-ls-check-"));
-    const flacs = realFlacs(path.join(libriSamples!, "train-clean-100"));
-    const root = path.join(tmp, "LibriSpeech");
-    const utt = (i: number, words: string) => ({ id: `${100 + i}-1-0000`, flac: flacs[i], words });
-    writeLibriSpeech(root, { "train-clean-100": [utt(0, "A B"), utt(1, "B ZED")], "dev-clean": [utt(2, "A")], "test-clean": [utt(3, "B")] });
+    const { tmp, root } = tinyLibriSpeech("superb-ls-check-", ["A B", "B ZED", "A", "B"]);
     const plain = await superb(["data", "check", `librispeech=${root}`]);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/│ asr\s+│ train\s+│ 2\s+│/);
@@ -131,11 +137,7 @@ describe.skipIf(!libriSamples)("data check of librispeech with and without a lex
 
 describe.skipIf(!libriSamples)("run --data librispeech with a corrupt FLAC", () => {
   it("fails with one line naming the file, and writes no result", async () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "superb-ls-cli-"));
-    const flacs = realFlacs(path.join(libriSamples!, "train-clean-100"));
-    const root = path.join(tmp, "LibriSpeech");
-    const utt = (i: number, words: string) => ({ id: `${100 + i}-1-0000`, flac: flacs[i], words });
-    writeLibriSpeech(root, { "train-clean-100": [utt(0, "A B"), utt(1, "B A")], "dev-clean": [utt(2, "A")], "test-clean": [utt(3, "B")] });
+    const { tmp, root } = tinyLibriSpeech("superb-ls-cli-", ["A B", "B A", "A", "B"]);
     // Replace one file by its first 2000 bytes: the header survives, the audio does not.
     const victim = path.join(root, "dev-clean", "102", "1", "102-1-0000.flac");
     const bytes = fs.readFileSync(victim).subarray(0, 2000);
