@@ -1,16 +1,38 @@
 /**
- * An error the user can fix: the CLI prints its message as one line and exits non-zero, with no
+ * An error the user can fix: the CLI prints `superb: <message>` as one line and exits 1, with no
  * stack trace. Anything else reaching the top level is a bug and is reported as such.
+ *
+ * Give the file (or the thing: a flag, an upstream name) and the problem separately where you
+ * can: `new UserError(file, "truncated header")` reads "<file>: truncated header". The message is
+ * made one line at construction, so a quoted token holding a newline or a control character
+ * (from a hostile file name or a corrupt header) cannot break the line a CI log or a wrapper
+ * script reads.
  */
 export class UserError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** The file or thing the error is about, when given apart from the problem. */
+  readonly subject: string | undefined;
+
+  constructor(message: string);
+  constructor(subject: string, problem: string);
+  constructor(subjectOrMessage: string, problem?: string) {
+    super(singleLine(problem === undefined ? subjectOrMessage : `${subjectOrMessage}: ${problem}`));
     this.name = "UserError";
+    this.subject = problem === undefined ? undefined : singleLine(subjectOrMessage);
   }
 }
 
-/** Formats an unknown thrown value as one line (first line of its message). */
+/** Escapes line breaks and other control characters (\n, \r, \t, \u0000-\u001f, \u007f) so text stays on one line. */
+export function singleLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** Formats an unknown thrown value as one line (control characters escaped, nothing dropped). */
 export function oneLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split("\n")[0] ?? text;
+  return singleLine(err instanceof Error ? err.message : String(err));
 }

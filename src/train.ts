@@ -3,10 +3,11 @@ import * as fs from "node:fs";
 import type { DatasetItem, Split } from "./dataset.js";
 import type { FeatureSource } from "./feature-cache.js";
 import { WeightedLayerSum } from "./featurizer.js";
+import { UserError } from "./errors.js";
 import { startProgress } from "./progress.js";
-import { readSafetensors, writeSafetensors, type TensorMap } from "./safetensors.js";
 import { isBetter, type Score, type TaskContext, type TaskDefinition, type TrainingOptions } from "./task.js";
 import { mulberry32, seededShuffle } from "./random.js";
+import { restoreTrainingCheckpoint, saveTrainingCheckpoint } from "./train-checkpoint.js";
 
 /**
  * The shared training loop: batches from the feature cache, featurizer + task model, Adam, dev
@@ -199,153 +200,138 @@ async function predictAll<P>(model: ReturnType<TaskDefinition<P>["createModel"]>
   return out;
 }
 
+/** Everything one training run owns: model, featurizer, optimizer, and the loop's state. */
+interface TrainingRun<P> {
+  model: ReturnType<TaskDefinition<P>["createModel"]>;
+  featurizer: WeightedLayerSum;
+  named: Map<string, tf.Variable>;
+  optimizer: tf.Optimizer;
+  load: BatchLoader;
+  step: number;
+  bestStep: number;
+  bestDev: Score | undefined;
+  best: Map<string, tf.Tensor> | undefined;
+  lastLoss: number;
+  evalSeconds: number;
+}
+
 export async function trainAndEvaluate<P>(opts: TrainOptions<P>): Promise<TrainResult> {
   const { task, context, stores, options } = opts;
-  const splits = context.data.splits;
-  if (splits.train.length === 0) throw new Error(`task ${task.name}: no training utterances`);
-  const norm = normaliserOf(stores.train);
-  const load = batchLoader(task.poolsUtteranceMean === true, stores, norm);
+  if (context.data.splits.train.length === 0) throw new Error(`task ${task.name}: no training utterances`);
   const featurizer = new WeightedLayerSum(stores.train.numLayers);
-  const model = task.createModel(context);
-  const named = new Map<string, tf.Variable>([["featurizer.weights", featurizer.weights], ...model.parameters]);
-  const varList = [...named.values()];
-  const optimizer = tf.train.adam(options.learningRate);
-
-  let step = 0;
-  let bestStep = -1;
-  let bestDev: Score | undefined;
-  let best: Map<string, tf.Tensor> | undefined;
-  let lossSum = 0;
-  let lossCount = 0;
-  let lastLoss = NaN;
-  let evalSeconds = 0;
-
-  // Resume
-  let resumedFromStep = 0;
-  if (opts.checkpointPath && fs.existsSync(opts.checkpointPath)) {
-    const restored = await restoreCheckpoint(opts.checkpointPath, opts.checkpointKey ?? "", named, optimizer);
-    if (restored) {
-      step = restored.step;
-      bestStep = restored.bestStep;
-      bestDev = restored.bestDev;
-      best = restored.best;
-      resumedFromStep = step;
-    }
+  const run: TrainingRun<P> = {
+    model: task.createModel(context),
+    featurizer,
+    named: new Map(),
+    optimizer: tf.train.adam(options.learningRate),
+    load: batchLoader(task.poolsUtteranceMean === true, stores, normaliserOf(stores.train)),
+    step: 0,
+    bestStep: -1,
+    bestDev: undefined,
+    best: undefined,
+    lastLoss: NaN,
+    evalSeconds: 0,
+  };
+  run.named = new Map<string, tf.Variable>([["featurizer.weights", featurizer.weights], ...run.model.parameters]);
+  // Disposed however the run ends: an interrupted or failed task must not leave variables
+  // registered under its names for the next task of this thread.
+  try {
+    const resumedFromStep = await resumeFromCheckpoint(run, opts);
+    const trainStart = performance.now();
+    await trainSteps(run, opts);
+    const trainSeconds = (performance.now() - trainStart) / 1000 - run.evalSeconds;
+    const t0 = performance.now();
+    const test = await testBest(run, opts);
+    return {
+      layerWeights: featurizer.layerWeights(),
+      dev: run.bestDev!,
+      test,
+      bestStep: run.bestStep,
+      stepsRun: run.step - resumedFromStep,
+      resumedFromStep,
+      finalTrainLoss: run.lastLoss,
+      seconds: { train: trainSeconds, evaluate: run.evalSeconds + (performance.now() - t0) / 1000 },
+    };
+  } finally {
+    if (run.best) tf.dispose([...run.best.values()]);
+    tf.dispose([...run.named.values()]);
+    run.optimizer.dispose();
   }
+}
 
+/** Restores the run's checkpoint if there is one of this run; returns the step it resumes from. */
+async function resumeFromCheckpoint<P>(run: TrainingRun<P>, opts: TrainOptions<P>): Promise<number> {
+  if (!opts.checkpointPath || !fs.existsSync(opts.checkpointPath)) return 0;
+  const restored = await restoreTrainingCheckpoint(opts.checkpointPath, opts.checkpointKey ?? "", opts.options.steps, run.named, run.optimizer);
+  if (!restored) return 0;
+  ({ step: run.step, bestStep: run.bestStep, bestDev: run.bestDev, best: run.best, lastLoss: run.lastLoss } = restored);
+  return run.step;
+}
+
+/** Evaluates on dev and keeps a copy of the parameters when they are the best so far. */
+async function evaluateDev<P>(run: TrainingRun<P>, opts: TrainOptions<P>): Promise<void> {
+  const { task, context, stores, options } = opts;
+  const t0 = performance.now();
+  const preds = await predictAll(run.model, run.featurizer, context.data.splits.dev, "dev", stores.dev, run.load, options.batchSize * 2);
+  const score = task.score(preds, context.data.splits.dev, "dev", context);
+  run.evalSeconds += (performance.now() - t0) / 1000;
+  if (!run.bestDev || isBetter(task.metric, score.value, run.bestDev.value)) {
+    run.bestDev = score;
+    run.bestStep = run.step;
+    if (run.best) tf.dispose([...run.best.values()]);
+    run.best = new Map([...run.named].map(([k, v]) => [k, tf.clone(v)]));
+  }
+}
+
+/** The training loop from run.step to the last step: Adam on each step's batch, dev evaluation and a checkpoint every evalEvery steps. */
+async function trainSteps<P>(run: TrainingRun<P>, opts: TrainOptions<P>): Promise<void> {
+  const { task, stores, options } = opts;
+  const splits = opts.context.data.splits;
   const trainUtterances = task.sortagrad
     ? [...splits.train].sort((a, b) => stores.train.sourceFrames(a.id) - stores.train.sourceFrames(b.id) || (a.id < b.id ? -1 : 1))
     : splits.train;
   const lengthOf = task.bucketByLength ? (u: DatasetItem) => stores.train.sourceFrames(u.id) : undefined;
-  const trainStart = performance.now();
+  const varList = [...run.named.values()];
   const bar = startProgress({ label: `training ${task.name}`, total: options.steps, unit: "steps", enabled: opts.progress });
-  bar.increment(step);
-  const evaluateDev = async () => {
-    const t0 = performance.now();
-    const preds = await predictAll(model, featurizer, splits.dev, "dev", stores.dev, load, options.batchSize * 2);
-    const score = task.score(preds, splits.dev, "dev", context);
-    evalSeconds += (performance.now() - t0) / 1000;
-    if (!bestDev || isBetter(task.metric, score.value, bestDev.value)) {
-      bestDev = score;
-      bestStep = step;
-      if (best) tf.dispose([...best.values()]);
-      best = new Map([...named].map(([k, v]) => [k, tf.clone(v)]));
-    }
-  };
+  bar.increment(run.step);
+  let lossSum = 0;
+  let lossCount = 0;
   try {
-    while (step < options.steps) {
+    while (run.step < options.steps) {
       const utts = task.balanceBy
-        ? balancedBatchForStep(trainUtterances, task.balanceBy, options.batchSize, opts.seed, step)
-        : batchForStep(trainUtterances, options.batchSize, opts.seed, step, task.sortagrad === true, lengthOf);
-      const { stacked, lengths } = await load(utts, "train");
-      const lossTensor = optimizer.minimize(() => {
-        const features = featurizer.apply(stacked);
-        return model.loss({ utterances: utts, features, lengths });
-      }, true, varList);
+        ? balancedBatchForStep(trainUtterances, task.balanceBy, options.batchSize, opts.seed, run.step)
+        : batchForStep(trainUtterances, options.batchSize, opts.seed, run.step, task.sortagrad === true, lengthOf);
+      const { stacked, lengths } = await run.load(utts, "train");
+      const lossTensor = run.optimizer.minimize(() => run.model.loss({ utterances: utts, features: run.featurizer.apply(stacked), lengths }), true, varList);
       stacked.dispose();
       const loss = lossTensor ? (await lossTensor.data())[0] : NaN;
       lossTensor?.dispose();
-      if (!Number.isFinite(loss)) throw new Error(`task ${task.name}: training loss became ${loss} at step ${step}; lower --learning-rate`);
+      if (!Number.isFinite(loss)) throw new UserError(`task ${task.name}`, `training loss became ${loss} at step ${run.step}; lower --learning-rate`);
       lossSum += loss;
       lossCount += 1;
-      lastLoss = loss;
-      step += 1;
+      run.lastLoss = loss;
+      run.step += 1;
       bar.increment(1, { loss: (lossSum / lossCount).toFixed(3) });
       opts.onStep?.(loss);
-      if (step % options.evalEvery === 0 || step === options.steps) {
+      if (run.step % options.evalEvery === 0 || run.step === options.steps) {
         lossSum = 0;
         lossCount = 0;
-        await evaluateDev();
-        if (opts.checkpointPath) await saveCheckpoint(opts.checkpointPath, opts.checkpointKey ?? "", step, bestStep, bestDev!, named, best!, optimizer);
+        await evaluateDev(run, opts);
+        if (opts.checkpointPath) {
+          await saveTrainingCheckpoint(opts.checkpointPath, opts.checkpointKey ?? "", { step: run.step, bestStep: run.bestStep, bestDev: run.bestDev!, lastLoss: run.lastLoss }, run.named, run.best!, run.optimizer);
+        }
       }
     }
-    if (!bestDev) await evaluateDev();
+    if (!run.bestDev) await evaluateDev(run, opts);
   } finally {
     bar.stop();
   }
-  const trainSeconds = (performance.now() - trainStart) / 1000 - evalSeconds;
-
-  // Model selection: the parameters of the best dev evaluation are tested.
-  for (const [k, v] of named) v.assign(best!.get(k)!);
-  const t0 = performance.now();
-  const testPreds = await predictAll(model, featurizer, splits.test, "test", stores.test, load, options.batchSize * 2);
-  const test = task.score(testPreds, splits.test, "test", context);
-  const testSeconds = (performance.now() - t0) / 1000;
-  const layerWeights = featurizer.layerWeights();
-  tf.dispose([...best!.values()]);
-  tf.dispose(varList);
-  optimizer.dispose();
-  return {
-    layerWeights,
-    dev: bestDev!,
-    test,
-    bestStep,
-    stepsRun: step - resumedFromStep,
-    resumedFromStep,
-    finalTrainLoss: lastLoss,
-    seconds: { train: trainSeconds, evaluate: evalSeconds + testSeconds },
-  };
 }
 
-async function saveCheckpoint(file: string, key: string, step: number, bestStep: number, bestDev: Score, named: Map<string, tf.Variable>, best: Map<string, tf.Tensor>, optimizer: tf.Optimizer): Promise<void> {
-  const tensors: TensorMap = new Map();
-  for (const [k, v] of named) tensors.set(`current.${k}`, { shape: v.shape, data: (await v.data()) as Float32Array });
-  for (const [k, v] of best) tensors.set(`best.${k}`, { shape: v.shape, data: (await v.data()) as Float32Array });
-  const optWeights = await optimizer.getWeights();
-  optWeights.forEach((w, i) => tensors.set(`optimizer.${i}`, { shape: w.tensor.shape, data: Float32Array.from(w.tensor.dataSync()) }));
-  writeSafetensors(file, tensors, {
-    key,
-    step: String(step),
-    bestStep: String(bestStep),
-    bestDev: JSON.stringify(bestDev),
-    optimizerSlots: String(optWeights.length),
-    optimizerNames: JSON.stringify(optWeights.map((w) => w.name)),
-  });
-}
-
-async function restoreCheckpoint(file: string, key: string, named: Map<string, tf.Variable>, optimizer: tf.Optimizer) {
-  let content;
-  try {
-    content = readSafetensors(file);
-  } catch {
-    return undefined; // an unreadable checkpoint only costs a restart
-  }
-  const { tensors, metadata } = content;
-  if (metadata.key !== key) return undefined;
-  for (const k of named.keys()) if (!tensors.has(`current.${k}`) || !tensors.has(`best.${k}`)) return undefined;
-  for (const [k, v] of named) {
-    const t = tensors.get(`current.${k}`)!;
-    v.assign(tf.tensor(t.data, t.shape));
-  }
-  const best = new Map<string, tf.Tensor>([...named.keys()].map((k) => {
-    const t = tensors.get(`best.${k}`)!;
-    return [k, tf.tensor(t.data, t.shape)];
-  }));
-  const names = JSON.parse(metadata.optimizerNames ?? "[]") as string[];
-  const slots = names.map((name, i) => {
-    const t = tensors.get(`optimizer.${i}`)!;
-    return { name, tensor: tf.tensor(t.data, t.shape) };
-  });
-  if (slots.length > 0) await optimizer.setWeights(slots);
-  return { step: Number(metadata.step), bestStep: Number(metadata.bestStep), bestDev: JSON.parse(metadata.bestDev) as Score, best };
+/** Model selection: the parameters of the best dev evaluation are the ones tested. */
+async function testBest<P>(run: TrainingRun<P>, opts: TrainOptions<P>): Promise<Score> {
+  const { task, context, stores, options } = opts;
+  for (const [k, v] of run.named) v.assign(run.best!.get(k)!);
+  const preds = await predictAll(run.model, run.featurizer, context.data.splits.test, "test", stores.test, run.load, options.batchSize * 2);
+  return task.score(preds, context.data.splits.test, "test", context);
 }
