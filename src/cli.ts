@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initTensorBackend } from "./backend.js";
 import { startProgress } from "./progress.js";
 import { defaultCacheDir, ensureCorpus } from "./corpus/generate.js";
-import { UserError, oneLine } from "./errors.js";
+import { UserError, oneLine, userErrorFromSystemError } from "./errors.js";
 import { buildLeaderboard, formatLeaderboard, type LeaderboardFormat } from "./leaderboard.js";
 import { packageVersion } from "./package-info.js";
 import { listDatasets, listTasks, listUpstreams } from "./registry.js";
@@ -50,6 +50,8 @@ export function buildProgram(): Command {
   const program = new Command();
   program.name("superb").description("SUPERB-style benchmark of self-supervised speech upstreams").version(packageVersion());
   program.showHelpAfterError(false);
+  // Usage errors in the same one-line form as every other error: "superb: <problem>".
+  program.configureOutput({ outputError: (text, write) => write(`superb: ${usageLine(text)}\n`) });
   // Set before the subcommands are added, so they inherit it: usage errors then reach main().
   program.exitOverride();
 
@@ -156,7 +158,7 @@ export function buildProgram(): Command {
     .option("-f, --format <format>", "table, markdown or json", "table")
     .option("--compare <pairs>", 'upstream pairs A,B (or "A,B;C,D") adding B − A rows; "none" for none (default: base,refined when both have results)', parseComparePairs)
     .action((opts: { resultsDir: string; format: string; compare?: [string, string][] }) => {
-      if (!["table", "markdown", "json"].includes(opts.format)) throw new UserError(`unknown format "${opts.format}"; use table, markdown or json`);
+      if (!["table", "markdown", "json"].includes(opts.format)) throw new UserError(`--format ${opts.format}`, "unknown format; use table, markdown or json");
       const results = readResults(opts.resultsDir);
       if (results.length === 0) throw new UserError(`${opts.resultsDir}: no results yet; run \`superb run\` first`);
       process.stdout.write(`${formatLeaderboard(buildLeaderboard(results, { compare: opts.compare }), opts.format as LeaderboardFormat)}\n`);
@@ -207,6 +209,11 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Commander's "error: ...\n(Did you mean x?)" as one line. */
+function usageLine(text: string): string {
+  return text.trim().replace(/^error: /, "").split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -218,8 +225,9 @@ export async function main(argv: string[]): Promise<number> {
       // Commander already printed its message (help, version, or a usage error).
       return code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help" ? 0 : 2;
     }
-    if (err instanceof UserError) {
-      process.stderr.write(`superb: ${oneLine(err)}\n`);
+    const userError = err instanceof UserError ? err : userErrorFromSystemError(err);
+    if (userError) {
+      process.stderr.write(`superb: ${oneLine(userError)}\n`);
       return 1;
     }
     process.stderr.write(`superb: internal error: ${oneLine(err)}${process.env.SUPERB_DEBUG ? "" : " (set SUPERB_DEBUG=1 for the stack trace)"}\n`);

@@ -36,3 +36,31 @@ export function singleLine(text: string): string {
 export function oneLine(err: unknown): string {
   return singleLine(err instanceof Error ? err.message : String(err));
 }
+
+const SYSTEM_ERRORS: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  ENOTDIR: "a part of the path is a file, not a folder",
+  EISDIR: "is a folder, expected a file",
+  ENOENT: "no such file or folder",
+  EEXIST: "already exists",
+  EMFILE: "too many open files",
+  ENAMETOOLONG: "name too long",
+  ELOOP: "too many symbolic links",
+  EIO: "input/output error",
+};
+
+/**
+ * A file-system error (Node's `code` + `path`) as the user's error it is: the disk, a path or a
+ * permission the user controls, not a bug. Returns undefined for anything else.
+ */
+export function userErrorFromSystemError(err: unknown): UserError | undefined {
+  const e = err as Partial<NodeJS.ErrnoException>;
+  if (!(err instanceof Error) || typeof e.code !== "string" || !(e.code in SYSTEM_ERRORS)) return undefined;
+  const where = typeof e.path === "string" ? e.path : undefined;
+  const problem = `${SYSTEM_ERRORS[e.code]} (${e.code}${e.syscall ? ` in ${e.syscall}` : ""})`;
+  return where ? new UserError(where, problem) : new UserError(problem);
+}

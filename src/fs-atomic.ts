@@ -25,3 +25,22 @@ export function readUserFile(file: string, what = "a file"): Uint8Array {
     throw new UserError(`${file}: cannot read (${code ?? String(err)})`);
   }
 }
+
+/**
+ * Checks, creating nothing, that `dir` is a writable folder or can be created as one: its
+ * nearest existing ancestor must be a folder this process may write to. `what` names it in the
+ * error ("--cache-dir", "results folder").
+ */
+export function checkWritableFolder(dir: string, what: string): void {
+  const target = path.resolve(dir);
+  let existing = target;
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  if (!fs.statSync(existing).isDirectory()) {
+    throw new UserError(dir, existing === target ? `${what} is a file, not a folder` : `${what} cannot be created: ${existing} is a file`);
+  }
+  try {
+    fs.accessSync(existing, fs.constants.W_OK);
+  } catch (err) {
+    throw new UserError(dir, `${what} is not writable (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}

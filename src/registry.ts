@@ -39,7 +39,7 @@ export function listDatasets(): Promise<DatasetDefinition[]> {
 export async function findDataset(kind: string): Promise<DatasetDefinition> {
   const defs = await listDatasets();
   const def = defs.find((d) => d.kind === kind);
-  if (!def) throw new UserError(`unknown dataset kind "${kind}"; known kinds: ${defs.map((d) => d.kind).join(", ")}`);
+  if (!def) throw new UserError(`dataset kind "${kind}"`, `unknown; known kinds: ${defs.map((d) => d.kind).join(", ")}`);
   return def;
 }
 
@@ -67,7 +67,7 @@ export async function findUpstream(spec: string): Promise<{ definition: Upstream
     if (def) return { definition: def, argument: spec.slice(colon + 1) };
   }
   const def = defs.find((d) => !d.takesArgument && d.name === spec);
-  if (!def) throw new UserError(`unknown upstream "${spec}"; known upstreams: ${describeNames(defs)}`);
+  if (!def) throw new UserError(`--upstream ${spec}`, `unknown upstream; known upstreams: ${describeNames(defs)}`);
   return { definition: def };
 }
 
@@ -79,7 +79,7 @@ export async function createUpstream(spec: string): Promise<Upstream> {
 export async function findTask(name: string): Promise<TaskDefinition> {
   const tasks = await listTasks();
   const task = tasks.find((t) => t.name === name);
-  if (!task) throw new UserError(`unknown task "${name}"; known tasks: ${tasks.map((t) => t.name).join(", ")}, all`);
+  if (!task) throw new UserError(`--task ${name}`, `unknown task; known tasks: ${tasks.map((t) => t.name).join(", ")}, all`);
   return task;
 }
 
@@ -89,6 +89,6 @@ export async function resolveTasks(spec: string): Promise<TaskDefinition[]> {
   const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
   if (spec === "all") return [...(await listTasks())].sort((a, b) => rank(a.name) - rank(b.name));
   const names = spec.split(",").map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new UserError(`no task given; known tasks: ${(await listTasks()).map((t) => t.name).join(", ")}, all`);
+  if (names.length === 0) throw new UserError("--task", `no task given; known tasks: ${(await listTasks()).map((t) => t.name).join(", ")}, all`);
   return Promise.all(names.map(findTask));
 }

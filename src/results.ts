@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { MetricName } from "./task.js";
 import type { Split } from "./dataset.js";
-import { UserError } from "./errors.js";
+import { oneLine, UserError } from "./errors.js";
 import { writeFileAtomic } from "./fs-atomic.js";
 
 /** One task's result for one upstream: the unit of the leaderboard. */
@@ -81,6 +82,39 @@ export function writeResult(resultsDir: string, result: TaskResult): string {
   ensureWritableDir(path.dirname(file));
   writeFileAtomic(file, JSON.stringify(result, null, 2) + "\n");
   return file;
+}
+
+export interface SavedResult {
+  /** Where the result belongs. */
+  file: string;
+  /** Set when it could not be written there: where it was saved instead, and why. */
+  savedTo?: string;
+  problem?: string;
+}
+
+/**
+ * Writes a result to the results folder, or, when that fails (the folder was removed, made
+ * read-only or filled up during training), to the same relative path under `fallbackDir`
+ * (then the system's temporary folder). Never throws for a write failure: the result is the
+ * product of the whole training.
+ */
+export function saveResult(resultsDir: string, fallbackDir: string, result: TaskResult): SavedResult {
+  const file = resultPath(resultsDir, result.upstream, result.task);
+  let problem: string;
+  try {
+    writeResult(resultsDir, result);
+    return { file };
+  } catch (err) {
+    problem = `cannot write the result (${(err as NodeJS.ErrnoException).code ?? oneLine(err)})`;
+  }
+  for (const dir of [fallbackDir, path.join(os.tmpdir(), "superb-unsaved-results")]) {
+    try {
+      return { file, savedTo: writeResult(dir, result), problem };
+    } catch {
+      // try the next place
+    }
+  }
+  throw new UserError(file, `${problem}, nor in ${fallbackDir} or the temporary folder`);
 }
 
 export function readResults(resultsDir: string): TaskResult[] {

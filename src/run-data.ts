@@ -52,7 +52,7 @@ export async function parseDataSpecs(specs: readonly string[]): Promise<Map<stri
 /** Opens one dataset; every problem found is thrown as one line (the first, with the count of the rest). */
 export async function openDataset(kind: string, root: string, options: DatasetOptions): Promise<Dataset> {
   const def = (await listDatasets()).find((d) => d.kind === kind);
-  if (!def) throw new UserError(`unknown dataset kind "${kind}"`);
+  if (!def) throw new UserError(`dataset kind "${kind}"`, "unknown");
   const problems = new ProblemList();
   const dataset = await def.open(root, options, problems);
   problems.throwIfAny();
@@ -88,7 +88,7 @@ export async function planTaskData(tasks: readonly TaskDefinition[], sel: DataSe
   const plans: TaskDataPlan[] = [];
   for (const task of tasks) {
     const kind = task.datasetKinds.find((k) => given.has(k)) ?? (task.datasetKinds.includes("embedded") ? "embedded" : undefined);
-    if (!kind) throw new UserError(`task ${task.name} needs --data with one of: ${task.datasetKinds.join(", ")}`);
+    if (!kind) throw new UserError(`task ${task.name}`, `needs --data with one of: ${task.datasetKinds.join(", ")}`);
     const dataset = await open(kind);
     const data = dataset.taskData(task.name);
     for (const split of SPLITS) {

@@ -11,7 +11,8 @@ import { UserError } from "./errors.js";
 import { gitCommit, packageVersion } from "./package-info.js";
 import { startProgress } from "./progress.js";
 import { createUpstream, resolveTasks } from "./registry.js";
-import { ensureWritableDir, resultPath, upstreamFolderName, writeResult, type TaskResult } from "./results.js";
+import { checkWritableFolder } from "./fs-atomic.js";
+import { resultPath, saveResult, upstreamFolderName, type SavedResult, type TaskResult } from "./results.js";
 import { checkCachePlan, planTaskData, prepareFeatures, type TaskDataPlan } from "./run-data.js";
 import type { TaskJob, TaskWorkerMessage } from "./task-worker.js";
 import type { TrainingOptions } from "./task.js";
@@ -89,12 +90,14 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
   const cacheDir = path.resolve(options.cacheDir ?? defaultCacheDir());
   const seed = options.seed ?? DEFAULT_SEED;
   const specs = typeof options.upstream === "string" ? [options.upstream] : [...options.upstream];
-  if (specs.length === 0) throw new UserError("no upstream given");
-  if (options.noCache && specs.length > 1) throw new UserError("--no-cache runs one upstream at a time; give one --upstream");
+  if (specs.length === 0) throw new UserError("--upstream", "no upstream given");
+  if (options.noCache && specs.length > 1) throw new UserError("--no-cache", "runs one upstream at a time; give one --upstream");
 
   // Everything that can be checked cheaply is checked before any long work starts.
   const tasks = await resolveTasks(options.tasks);
-  for (const spec of specs) ensureWritableDir(path.join(resultsDir, upstreamFolderName(spec)));
+  // Checked, not created: a run refused later (an unknown upstream, a bad model) leaves no empty folders.
+  for (const spec of specs) checkWritableFolder(path.join(resultsDir, upstreamFolderName(spec)), "results folder");
+  checkWritableFolder(cacheDir, "cache folder (--cache-dir)");
   const backend = await initTensorBackend();
   const prepared: PreparedUpstream[] = [];
   try {
@@ -113,7 +116,7 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
       for (const n of [...notices].slice(0, 5)) log(n);
       if (notices.size > 5) log(`(${notices.size - 5} more notices of the same kind)`);
     }
-    const results = await trainAll(prepared, plans, options, resultsDir, seed, backend.name, log);
+    const results = await trainAll(prepared, plans, options, { resultsDir, cacheDir }, seed, backend.name, log);
     // Per upstream, in SUPERB order, whatever order the workers finished in.
     return specs.flatMap((spec) => tasks.map((t) => results.find((r) => r.upstream === spec && r.task === t.name)!));
   } finally {
@@ -125,17 +128,24 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
 }
 
 /** Trains every (upstream, task) job: in a pool of worker threads, or here one by one. */
-async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly TaskDataPlan[], options: RunOptions, resultsDir: string, seed: number, backend: string, log: (m: string) => void): Promise<TaskResult[]> {
-  const jobs = prepared.flatMap((p) => plans.map((plan) => makeJob(plan, options, p.spec, p.upstream, resultsDir, seed, p.features.sources.get(plan.task.name)!)));
+async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly TaskDataPlan[], options: RunOptions, dirs: { resultsDir: string; cacheDir: string }, seed: number, backend: string, log: (m: string) => void): Promise<TaskResult[]> {
+  const jobs = prepared.flatMap((p) => plans.map((plan) => makeJob(plan, options, p.spec, p.upstream, dirs.resultsDir, seed, p.features.sources.get(plan.task.name)!)));
   const results: TaskResult[] = [];
+  const unsaved: SavedResult[] = [];
   const planOf = (job: TaskJob) => plans.find((p) => p.task.name === job.task)!;
   const preparedOf = (job: TaskJob) => prepared.find((p) => p.spec === job.upstream)!;
   const finish = (job: TaskJob, trained: TrainResult) => {
     const plan = planOf(job);
     const p = preparedOf(job);
     const result = resultOf(plan, options, job.upstream, p.upstream.identity, backend, seed, job.options, trained, p.features.extractSeconds);
-    writeResult(resultsDir, result);
-    fs.rmSync(job.checkpointPath, { force: true });
+    // Never throws: a results folder that became unwritable during training must not cost the training.
+    const saved = saveResult(dirs.resultsDir, path.join(dirs.cacheDir, "unsaved-results"), result);
+    if (saved.savedTo) {
+      unsaved.push(saved);
+      log(`${saved.file}: ${saved.problem}; saved the result to ${saved.savedTo}`);
+    } else {
+      fs.rmSync(job.checkpointPath, { force: true });
+    }
     results.push(result);
     log(`${job.upstream} ${plan.task.name}: ${plan.task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
   };
@@ -147,10 +157,16 @@ async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly T
   // Without a cache the upstream runs inside training, which stays in this thread.
   const parallel = options.noCache ? 1 : Math.min(options.jobs ?? defaultJobs(), jobs.length);
   for (const job of jobs) log(`training ${job.task} on ${job.upstream}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);
-  if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) {
-    await runInWorkers(jobs, parallel, workerUrl, finish, options.progress);
-    return results;
+  if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) await runInWorkers(jobs, parallel, workerUrl, finish, log, options.progress);
+  else await trainInThisThread(jobs, planOf, preparedOf, finish, seed, log, options.progress);
+  if (unsaved.length > 0) {
+    const u = unsaved[0];
+    throw new UserError(u.file, `${u.problem}; ${unsaved.length === 1 ? "the result was" : `${unsaved.length} results were`} saved to ${path.dirname(u.savedTo!)} instead (copy them into the results folder)`);
   }
+  return results;
+}
+
+async function trainInThisThread(jobs: TaskJob[], planOf: (j: TaskJob) => TaskDataPlan, preparedOf: (j: TaskJob) => PreparedUpstream, finish: (job: TaskJob, r: TrainResult) => void, seed: number, log: (m: string) => void, progress?: boolean): Promise<void> {
   for (const job of jobs) {
     const plan = planOf(job);
     const trained = await trainAndEvaluate({
@@ -161,11 +177,11 @@ async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly T
       seed,
       checkpointPath: job.checkpointPath,
       checkpointKey: job.checkpointKey,
-      progress: options.progress,
+      progress,
+      onNotice: log,
     });
     finish(job, trained);
   }
-  return results;
 }
 
 function makeJob(plan: TaskDataPlan, options: RunOptions, spec: string, upstream: Upstream, resultsDir: string, seed: number, sources: Record<Split, FeatureSource>): TaskJob {
@@ -217,7 +233,7 @@ export function defaultJobs(): number {
 }
 
 /** A pool of worker threads, one task each; a combined progress bar over all steps. */
-async function runInWorkers(jobs: TaskJob[], parallel: number, workerUrl: URL, finish: (job: TaskJob, r: TrainResult) => void, progress?: boolean): Promise<void> {
+async function runInWorkers(jobs: TaskJob[], parallel: number, workerUrl: URL, finish: (job: TaskJob, r: TrainResult) => void, log: (m: string) => void, progress?: boolean): Promise<void> {
   const bar = startProgress({ label: `training ${jobs.map((j) => j.task).join(",")}`, total: jobs.reduce((s, j) => s + j.options.steps, 0), unit: "steps", enabled: progress });
   const queue = [...jobs];
   const failures: { task: string; message: string; userError: boolean }[] = [];
@@ -234,6 +250,7 @@ async function runInWorkers(jobs: TaskJob[], parallel: number, workerUrl: URL, f
       };
       worker.on("message", (msg: TaskWorkerMessage) => {
         if (msg.type === "step") bar.increment(1);
+        else if (msg.type === "notice") log(msg.message);
         else if (msg.type === "done") {
           finish(job, msg.result);
           settle();

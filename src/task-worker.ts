@@ -29,6 +29,7 @@ export interface TaskJob {
 
 export type TaskWorkerMessage =
   | { type: "step"; task: string; loss: number }
+  | { type: "notice"; task: string; message: string }
   | { type: "done"; task: string; result: TrainResult }
   | { type: "error"; task: string; message: string; userError: boolean };
 
@@ -52,6 +53,7 @@ async function runJob(job: TaskJob): Promise<void> {
       checkpointKey: job.checkpointKey,
       progress: false,
       onStep: (loss) => port.postMessage({ type: "step", task: job.task, loss } satisfies TaskWorkerMessage),
+      onNotice: (message) => port.postMessage({ type: "notice", task: job.task, message } satisfies TaskWorkerMessage),
     });
     for (const s of new Set(Object.values(stores))) s.close();
     port.postMessage({ type: "done", task: job.task, result } satisfies TaskWorkerMessage);

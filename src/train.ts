@@ -38,6 +38,8 @@ export interface TrainOptions<P> {
   progress?: boolean;
   /** Called after every training step with its loss (progress reporting from worker threads). */
   onStep?: (loss: number) => void;
+  /** One-line notices (a checkpoint that could not be written). */
+  onNotice?: (message: string) => void;
 }
 
 /** Normalisation statistics per (layer, dim) from the training split, so layers are comparable. */
@@ -296,6 +298,7 @@ async function trainSteps<P>(run: TrainingRun<P>, opts: TrainOptions<P>): Promis
   bar.increment(run.step);
   let lossSum = 0;
   let lossCount = 0;
+  let checkpointPath = opts.checkpointPath;
   try {
     while (run.step < options.steps) {
       const utts = task.balanceBy
@@ -317,14 +320,29 @@ async function trainSteps<P>(run: TrainingRun<P>, opts: TrainOptions<P>): Promis
         lossSum = 0;
         lossCount = 0;
         await evaluateDev(run, opts);
-        if (opts.checkpointPath) {
-          await saveTrainingCheckpoint(opts.checkpointPath, opts.checkpointKey ?? "", { step: run.step, bestStep: run.bestStep, bestDev: run.bestDev!, lastLoss: run.lastLoss }, run.named, run.best!, run.optimizer);
-        }
+        if (checkpointPath) checkpointPath = await checkpointOrWarn(run, opts, checkpointPath);
       }
     }
     if (!run.bestDev) await evaluateDev(run, opts);
   } finally {
     bar.stop();
+  }
+}
+
+/**
+ * Saves a checkpoint; if the disk refuses (folder removed or read-only, disk full), says so once
+ * and trains on without checkpoints rather than throwing the training away. Returns the path to
+ * use next time (undefined once checkpointing is off).
+ */
+async function checkpointOrWarn<P>(run: TrainingRun<P>, opts: TrainOptions<P>, file: string): Promise<string | undefined> {
+  try {
+    await saveTrainingCheckpoint(file, opts.checkpointKey ?? "", { step: run.step, bestStep: run.bestStep, bestDev: run.bestDev!, lastLoss: run.lastLoss }, run.named, run.best!, run.optimizer);
+    return file;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code !== "string") throw err;
+    opts.onNotice?.(`${file}: cannot write the checkpoint (${code}); ${opts.task.name} trains on without checkpoints`);
+    return undefined;
   }
 }
 

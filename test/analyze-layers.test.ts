@@ -122,7 +122,7 @@ describe("analyze CLI", () => {
       expect(err).toContain(`wrote ${svg}`);
       expect(fs.readFileSync(svg, "utf8")).toContain("PR: layer weights");
       await expect(run(["analyze", "layers", "--upstreams", "base,nope", "--results-dir", RESULTS])).rejects.toThrow(UserError);
-      await expect(run(["analyze", "layers", "--upstreams", "base,refined", "--results-dir", RESULTS, "--format", "csv"])).rejects.toThrow('unknown format "csv"');
+      await expect(run(["analyze", "layers", "--upstreams", "base,refined", "--results-dir", RESULTS, "--format", "csv"])).rejects.toThrow("--format csv: unknown format");
       await expect(run(["analyze", "layers", "--upstreams", "base,refined", "--results-dir", RESULTS, "--svg", path.join(tmp, "no", "x.svg")])).rejects.toThrow("does not exist");
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });

@@ -156,7 +156,7 @@ describe("extractToNpy", () => {
     await expectUserError(extractToNpy({ upstream: "fbank", input: path.join(tmp, "nothing"), out: path.join(tmp, "x") }), /nothing: no such file or folder/);
     await expectUserError(extractToNpy({ upstream: "fbank", input: wav, out: path.join(tmp, "x.txt") }), /give a \.npy file/);
     await expectUserError(extractToNpy({ upstream: "fbank", input: wavDir, out: path.join(tmp, "x.npy") }), /must be a folder/);
-    await expectUserError(extractToNpy({ upstream: "no-such-upstream", input: wav, out: path.join(tmp, "x.npy") }), /unknown upstream "no-such-upstream"/);
+    await expectUserError(extractToNpy({ upstream: "no-such-upstream", input: wav, out: path.join(tmp, "x.npy") }), /--upstream no-such-upstream: unknown upstream/);
     const empty = path.join(tmp, "empty");
     fs.mkdirSync(empty);
     await expectUserError(extractToNpy({ upstream: "fbank", input: empty, out: path.join(tmp, "y") }), /empty: no \.wav files found/);

@@ -20,7 +20,7 @@ import { integer, oneOf } from "./options.js";
 const FORMATS: readonly AnalysisFormat[] = ["table", "markdown", "json"];
 
 function checkFormat(format: string): AnalysisFormat {
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`unknown format "${format}"; use table, markdown or json`);
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`--format ${format}`, "unknown format; use table, markdown or json");
   return format as AnalysisFormat;
 }
 
