@@ -20,6 +20,7 @@ import { writePretrainModelCard } from "./wav2vec2/model-card.js";
 import { parseComparePairs, registerAnalyzeCommands } from "./cli/analyze.js";
 import { registerBrainCommands } from "./cli/brain.js";
 import { registerBrainDataCommands } from "./cli/brain-data.js";
+import { registerFuzzCommand } from "./cli/fuzz.js";
 import { info, integer, positiveInteger, positiveNumber } from "./cli/options.js";
 import { addCacheOptions, addDataOptions, parseSubsets, registerDataCommands } from "./cli/data.js";
 import type { CacheDtype } from "./feature-cache.js";
@@ -168,6 +169,7 @@ export function buildProgram(): Command {
   registerBrainDataCommands(program.command("brain").description("brain data sets: simulate one, or inspect one"));
   registerAnalyzeCommands(program);
   registerDataCommands(program);
+  registerFuzzCommand(program);
 
   program
     .command("corpus")

@@ -49,6 +49,12 @@ describe("parseLexicon", () => {
     expect(lex.phoneSet).toEqual(["G", "N", "OW1"]);
   });
 
+  it("a line separator other than \\n inside a tab-less line is whitespace, not a crash (fuzz finding)", () => {
+    const lex = parseLexicon("HELLO HH AH0\u2028L OW1\nBYE B\rAY1\n", "lex.txt");
+    expect(lex.pronunciations.get("HELLO")).toEqual(["HH", "AH0", "L", "OW1"]);
+    expect(lex.pronunciations.get("BYE")).toEqual(["B", "AY1"]);
+  });
+
   it("a word without a pronunciation is a UserError naming file:line and the count of the others", async () => {
     await expectUserError(() => parseLexicon("A\tAH0\nB\n\nC\t\n", "lex.txt"), "lex.txt:2: malformed lexicon line", 'word "B" has no pronunciation', "(and 1 more malformed line)");
     await expectUserError(() => parseLexicon("A\tAH0\n\tAH0\n", "lex.txt"), /^lex\.txt:2: malformed lexicon line \(no word before the pronunciation\)$/);

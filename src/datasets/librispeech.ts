@@ -69,7 +69,8 @@ export function parseLexicon(text: string, file: string): Lexicon {
       word = raw.slice(0, tab).trim();
       rest = raw.slice(tab + 1);
     } else {
-      const m = /^(\S*)\s*(.*)$/.exec(raw) as RegExpExecArray;
+      // [\s\S], not ".": a lone \r or U+2028 inside a line must not make the match fail.
+      const m = /^(\S*)\s*([\s\S]*)$/.exec(raw) as RegExpExecArray;
       word = m[1];
       rest = m[2];
     }

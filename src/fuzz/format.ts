@@ -21,8 +21,10 @@ export interface FuzzFormat {
   /** Report name, e.g. "wav", "nifti", "fsc-csv". */
   name: string;
   description: string;
+  /** A text format: mutations also replace tokens (numbers, separators) besides raw bytes. */
+  textual: boolean;
   /** Seed inputs; built in memory by the project's own code (nothing downloaded, nothing from ../shared). */
   seeds(): Promise<FuzzSeed[]>;
-  /** Reads the (mutated) seed folder exactly as superb does; resolve = parsed, UserError = cleanly rejected. */
-  read(dir: string): Promise<void>;
+  /** Reads the (mutated) seed folder exactly as superb does (`target` = the mutated file, relative); resolve = parsed, UserError = cleanly rejected. */
+  read(dir: string, target: string): Promise<void>;
 }
