@@ -21,7 +21,8 @@ import { parseComparePairs, registerAnalyzeCommands } from "./cli/analyze.js";
 import { registerBrainCommands } from "./cli/brain.js";
 import { registerBrainDataCommands } from "./cli/brain-data.js";
 import { registerFuzzCommand } from "./cli/fuzz.js";
-import { info, integer, positiveInteger, positiveNumber } from "./cli/options.js";
+import { registerCompareCommand } from "./cli/compare.js";
+import { info, integer, nonNegativeIntegerList, positiveInteger, positiveNumber } from "./cli/options.js";
 import { addCacheOptions, addDataOptions, parseSubsets, registerDataCommands } from "./cli/data.js";
 import type { CacheDtype } from "./feature-cache.js";
 
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
   run
     .option("-p, --profile <profile>", "embedded corpus profile: quick or full", DEFAULT_PROFILE)
     .option("-s, --seed <n>", "training seed (head init, batch order)", integer, DEFAULT_SEED)
+    .option("--seeds <list>", "train each task once per seed on the same features, e.g. 0,1,2,3,4 (overrides --seed); the leaderboard shows mean and spread", nonNegativeIntegerList)
     .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
     .option("-r, --results-dir <dir>", "where results are written", "results")
     .option("--cache-dir <dir>", "corpus and feature cache", defaultCacheDir())
@@ -74,7 +76,7 @@ export function buildProgram(): Command {
     .option("--batch-size <n>", "batch size (default: per task)", positiveInteger)
     .option("-j, --jobs <n>", "tasks trained at once, each on its own core", positiveInteger, defaultJobs())
     .option("--no-progress", "no progress bars even on a terminal")
-    .action(async (opts: { upstream: string; task: string; data: string[]; lexicon?: string; subset: string[]; cacheDtype: CacheDtype; cacheBudget?: number; cache: boolean; profile: string; seed: number; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number; steps?: number; batchSize?: number; jobs: number; progress: boolean }) => {
+    .action(async (opts: { upstream: string; task: string; data: string[]; lexicon?: string; subset: string[]; cacheDtype: CacheDtype; cacheBudget?: number; cache: boolean; profile: string; seed: number; seeds?: number[]; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number; steps?: number; batchSize?: number; jobs: number; progress: boolean }) => {
       const upstreams = opts.upstream.split(",").map((u) => u.trim()).filter(Boolean);
       const results = await runBenchmark({
         upstream: upstreams,
@@ -87,6 +89,7 @@ export function buildProgram(): Command {
         noCache: !opts.cache,
         profile: opts.profile,
         seed: opts.seed,
+        seeds: opts.seeds,
         corpusSeed: opts.corpusSeed,
         resultsDir: opts.resultsDir,
         cacheDir: opts.cacheDir,
@@ -170,6 +173,7 @@ export function buildProgram(): Command {
   registerAnalyzeCommands(program);
   registerDataCommands(program);
   registerFuzzCommand(program);
+  registerCompareCommand(program);
 
   program
     .command("corpus")

@@ -33,7 +33,10 @@ export interface LeaderboardColumn {
 
 export interface LeaderboardRow {
   upstream: string;
+  /** The mean over the upstream's seeds (one result per seed). */
   values: Record<string, number | null>;
+  /** Seed spread where a task has results of several seeds: sample standard deviation and count. */
+  spread: Record<string, { sd: number; seeds: number }>;
   secondary: Record<string, Record<string, number>>;
   /** Tasks whose cell was computed on another test set than its column's (shown with †, never ranked). */
   offColumn: string[];
@@ -81,12 +84,15 @@ export function buildLeaderboard(results: TaskResult[], opts: LeaderboardOptions
   const upstreams = [...new Set(results.map((r) => r.upstream))].sort();
   const rows = upstreams.map((upstream) => {
     const values: Record<string, number | null> = {};
+    const spread: LeaderboardRow["spread"] = {};
     const secondary: Record<string, Record<string, number>> = {};
     const offColumn: string[] = [];
     for (const column of tasks) {
-      const r = results.find((x) => x.upstream === upstream && x.task === column.task);
-      values[column.task] = r ? r.value : null;
+      const seeds = resultsOf(results, upstream, column.task);
+      const r = seeds[0];
+      values[column.task] = r ? meanOf(seeds) : null;
       if (!r) continue;
+      if (seeds.length > 1) spread[column.task] = { sd: sampleSd(seeds.map((x) => x.value)), seeds: seeds.length };
       secondary[column.task] = r.secondary;
       if (testSetOf(r) !== column.testSet) {
         offColumn.push(column.task);
@@ -94,7 +100,7 @@ export function buildLeaderboard(results: TaskResult[], opts: LeaderboardOptions
         notes.push(`† ${upstream} ${column.task.toUpperCase()} was computed on ${d.kind} ${d.name} (${d.hash}), not on the column's ${column.dataset}: not ranked.`);
       }
     }
-    return { upstream, values, secondary, offColumn };
+    return { upstream, values, spread, secondary, offColumn };
   });
   const comparisons: LeaderboardComparison[] = [];
   const pairs = opts.compare ?? (hasUpstream(results, DEFAULT_COMPARE[0]) && hasUpstream(results, DEFAULT_COMPARE[1]) ? [DEFAULT_COMPARE] : []);
@@ -124,18 +130,35 @@ function compareUpstreams(results: readonly TaskResult[], [a, b]: [string, strin
   const rb = side(b);
   const values: Record<string, ComparisonCell | null> = {};
   for (const t of taskNames) {
-    const x = ra.find((r) => r.task === t);
-    const y = rb.find((r) => r.task === t);
+    const xs = ra.filter((r) => r.task === t);
+    const ys = rb.filter((r) => r.task === t);
+    const x = xs[0];
+    const y = ys[0];
     values[t] = null;
     if (!x || !y) continue;
     if (testSetOf(x) !== testSetOf(y)) {
       notes.push(`${label}: ${t.toUpperCase()} not compared, the two results come from different test sets (${testSetOf(x)} vs ${testSetOf(y)}).`);
       continue;
     }
-    const difference = y.value - x.value;
+    const difference = meanOf(ys) - meanOf(xs);
     values[t] = { difference, better: y.higherIsBetter ? difference > 0 : difference < 0 };
   }
   return { upstream: label, a, b, values };
+}
+
+/** An upstream's results for a task, one per seed, by seed (the first test set's only). */
+function resultsOf(results: readonly TaskResult[], upstream: string, task: string): TaskResult[] {
+  const all = results.filter((x) => x.upstream === upstream && x.task === task).sort((a, b) => a.seed - b.seed);
+  return all.filter((x) => testSetOf(x) === testSetOf(all[0]));
+}
+
+function meanOf(rs: readonly TaskResult[]): number {
+  return rs.reduce((a, r) => a + r.value, 0) / rs.length;
+}
+
+function sampleSd(xs: readonly number[]): number {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
 function rank(task: string): number {
@@ -169,7 +192,8 @@ function cells(board: Leaderboard): string[][] {
       if (v === null) return "–";
       if (r.offColumn.includes(t.task)) return `${v.toFixed(2)} †`;
       const mark = board.rows.length > 1 && v === best[i] ? " *" : "";
-      return `${v.toFixed(2)}${mark}`;
+      const s = r.spread[t.task];
+      return `${v.toFixed(2)}${s ? ` ±${s.sd.toFixed(2)} (${s.seeds} seeds)` : ""}${mark}`;
     }),
   ]).concat(board.comparisons.map((c) => [c.upstream, ...board.tasks.map((t) => comparisonCell(c.values[t.task]))]));
 }

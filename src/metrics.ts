@@ -114,7 +114,7 @@ export function errorRate<T>(refs: readonly (readonly T[])[], hyps: readonly (re
 }
 
 /** Splits on runs of whitespace; an empty or blank string has no words. */
-function words(text: string): string[] {
+export function words(text: string): string[] {
   const trimmed = text.trim();
   return trimmed === "" ? [] : trimmed.split(/\s+/);
 }

@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { MetricName } from "./task.js";
+import { createHash } from "node:crypto";
+import type { ItemOutput, MetricName } from "./task.js";
 import type { Split } from "./dataset.js";
 import { oneLine, UserError } from "./errors.js";
 import { writeFileAtomic } from "./fs-atomic.js";
@@ -25,6 +26,8 @@ export interface TaskResult {
   /** Results written before the dataset layer (embedded corpus only) carried this instead. */
   corpus?: { name: string; profile: string; hash: string; seed: number };
   seed: number;
+  /** The scored test items (trials for ASV): a hash of what they are and their labels, and their count. */
+  testSet?: { hash: string; items: number };
   training: { learningRate: number; steps: number; batchSize: number; bestStep: number; finalTrainLoss: number; resumedFromStep: number };
   seconds: { extract: number; train: number; evaluate: number };
   backend: string;
@@ -62,8 +65,46 @@ export function upstreamFolderName(upstream: string): string {
   return upstream.replace(/[^A-Za-z0-9_.-]+/g, "_");
 }
 
-export function resultPath(resultsDir: string, upstream: string, task: string): string {
-  return path.join(resultsDir, upstreamFolderName(upstream), `${task}.json`);
+/** The training seed of a plain `superb run`; its results keep the short name <task>.json. */
+export const DEFAULT_TRAINING_SEED = 0;
+
+/** <results>/<upstream>/<task>.json for the default seed, <task>.seed-<n>.json for another. */
+export function resultPath(resultsDir: string, upstream: string, task: string, seed: number = DEFAULT_TRAINING_SEED): string {
+  return path.join(resultsDir, upstreamFolderName(upstream), `${task}${seed === DEFAULT_TRAINING_SEED ? "" : `.seed-${seed}`}.json`);
+}
+
+/** The per-item outputs beside a result: <task>[.seed-<n>].items.jsonl. */
+export function itemsPath(resultFile: string): string {
+  return resultFile.replace(/\.json$/, ".items.jsonl");
+}
+
+/** What identifies a test item independently of any system's prediction (its id and truth). */
+function itemIdentity(item: ItemOutput): string {
+  if (item.kind === "trial") return `trial\t${item.enroll}\t${item.test}\t${item.label}`;
+  return `${item.kind}\t${item.id}\t${item.kind === "sequence" ? item.reference : item.truth}`;
+}
+
+/** sha256 prefix over the sorted identities of the test items: equal exactly when two results scored the same items against the same truth. */
+export function testSetHash(items: readonly ItemOutput[]): string {
+  const h = createHash("sha256");
+  for (const line of items.map(itemIdentity).sort()) h.update(`${line}\n`);
+  return h.digest("hex").slice(0, 16);
+}
+
+export interface ItemsHeader {
+  format: "superb-items";
+  version: 1;
+  upstream: string;
+  task: string;
+  metric: MetricName;
+  seed: number;
+  testSet: { hash: string; items: number };
+}
+
+/** JSON Lines: a header line, then one item per line (greppable, streamable, diffable). */
+export function formatItemsFile(result: TaskResult, items: readonly ItemOutput[]): string {
+  const header: ItemsHeader = { format: "superb-items", version: 1, upstream: result.upstream, task: result.task, metric: result.metric, seed: result.seed, testSet: { hash: testSetHash(items), items: items.length } };
+  return [header, ...items].map((x) => JSON.stringify(x)).join("\n") + "\n";
 }
 
 /** Fails early, before any work, if results cannot be written. */
@@ -77,9 +118,11 @@ export function ensureWritableDir(dir: string): void {
   }
 }
 
-export function writeResult(resultsDir: string, result: TaskResult): string {
-  const file = resultPath(resultsDir, result.upstream, result.task);
+/** Writes the per-item outputs, then the result (whose presence marks the pair complete). */
+export function writeResult(resultsDir: string, result: TaskResult, items?: readonly ItemOutput[]): string {
+  const file = resultPath(resultsDir, result.upstream, result.task, result.seed);
   ensureWritableDir(path.dirname(file));
+  if (items && items.length > 0) writeFileAtomic(itemsPath(file), formatItemsFile(result, items));
   writeFileAtomic(file, JSON.stringify(result, null, 2) + "\n");
   return file;
 }
@@ -98,18 +141,18 @@ export interface SavedResult {
  * (then the system's temporary folder). Never throws for a write failure: the result is the
  * product of the whole training.
  */
-export function saveResult(resultsDir: string, fallbackDir: string, result: TaskResult): SavedResult {
-  const file = resultPath(resultsDir, result.upstream, result.task);
+export function saveResult(resultsDir: string, fallbackDir: string, result: TaskResult, items: readonly ItemOutput[] = []): SavedResult {
+  const file = resultPath(resultsDir, result.upstream, result.task, result.seed);
   let problem: string;
   try {
-    writeResult(resultsDir, result);
+    writeResult(resultsDir, result, items);
     return { file };
   } catch (err) {
     problem = `cannot write the result (${(err as NodeJS.ErrnoException).code ?? oneLine(err)})`;
   }
   for (const dir of [fallbackDir, path.join(os.tmpdir(), "superb-unsaved-results")]) {
     try {
-      return { file, savedTo: writeResult(dir, result), problem };
+      return { file, savedTo: writeResult(dir, result, items), problem };
     } catch {
       // try the next place
     }
@@ -138,4 +181,43 @@ export function readResults(resultsDir: string): TaskResult[] {
     }
   }
   return out;
+}
+
+function isItem(x: unknown): x is ItemOutput {
+  if (typeof x !== "object" || x === null) return false;
+  const o = x as Record<string, unknown>;
+  const str = (k: string) => typeof o[k] === "string";
+  const num = (k: string) => typeof o[k] === "number" && Number.isFinite(o[k]);
+  if (o.kind === "sequence") return str("id") && str("reference") && str("hypothesis") && num("errors") && num("length");
+  if (o.kind === "label") return str("id") && str("truth") && str("predicted");
+  if (o.kind === "trial") return str("enroll") && str("test") && (o.label === 0 || o.label === 1) && num("score") && str("speaker");
+  return false;
+}
+
+/** Reads a per-item file written by writeResult; every problem names file:line. */
+export function readItemsFile(file: string): { header: ItemsHeader; items: ItemOutput[] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(file, code === "ENOENT" ? "no per-item outputs (results written before superb 0.4 have none: rerun the task)" : `cannot read (${code ?? oneLine(err)})`);
+  }
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  const parse = (line: string, n: number): unknown => {
+    try {
+      return JSON.parse(line) as unknown;
+    } catch {
+      throw new UserError(`${file}:${n}`, "not a JSON line");
+    }
+  };
+  const header = parse(lines[0] ?? "", 1) as Partial<ItemsHeader> | null;
+  if (header?.format !== "superb-items" || typeof header.testSet?.hash !== "string") throw new UserError(`${file}:1`, "not a superb per-item file (no superb-items header)");
+  const items = lines.slice(1).map((l, i) => {
+    const item = parse(l, i + 2);
+    if (!isItem(item)) throw new UserError(`${file}:${i + 2}`, "not a per-item record (sequence, label or trial)");
+    return item;
+  });
+  if (items.length !== header.testSet.items) throw new UserError(file, `the header announces ${header.testSet.items} items, the file holds ${items.length} (truncated?)`);
+  return { header: header as ItemsHeader, items };
 }

@@ -12,7 +12,7 @@ import { gitCommit, packageVersion } from "./package-info.js";
 import { startProgress } from "./progress.js";
 import { createUpstream, resolveTasks } from "./registry.js";
 import { checkWritableFolder } from "./fs-atomic.js";
-import { resultPath, saveResult, upstreamFolderName, type SavedResult, type TaskResult } from "./results.js";
+import { DEFAULT_TRAINING_SEED, resultPath, saveResult, testSetHash, upstreamFolderName, type SavedResult, type TaskResult } from "./results.js";
 import { checkCachePlan, planTaskData, prepareFeatures, type TaskDataPlan } from "./run-data.js";
 import type { TaskJob, TaskWorkerMessage } from "./task-worker.js";
 import type { TrainingOptions } from "./task.js";
@@ -34,6 +34,8 @@ export interface RunOptions {
   profile?: string;
   /** Training seed (head initialisation and batch order). */
   seed?: number;
+  /** Several training seeds: each task is trained once per seed on the same features (overrides `seed`). */
+  seeds?: number[];
   /** Corpus seed: the same corpus seed gives the identical embedded corpus. */
   corpusSeed?: number;
   resultsDir?: string;
@@ -56,7 +58,7 @@ export interface RunOptions {
 }
 
 export const DEFAULT_PROFILE = "quick";
-export const DEFAULT_SEED = 0;
+export const DEFAULT_SEED = DEFAULT_TRAINING_SEED;
 export const DEFAULT_CORPUS_SEED = 1234;
 
 /** The training options of a task on its dataset: task defaults, then the dataset's, then the user's. */
@@ -88,7 +90,8 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
   const log = options.log ?? (() => {});
   const resultsDir = path.resolve(options.resultsDir ?? "results");
   const cacheDir = path.resolve(options.cacheDir ?? defaultCacheDir());
-  const seed = options.seed ?? DEFAULT_SEED;
+  const seeds = [...new Set(options.seeds ?? [options.seed ?? DEFAULT_SEED])];
+  if (seeds.length === 0) throw new UserError("--seeds", "no seed given");
   const specs = typeof options.upstream === "string" ? [options.upstream] : [...options.upstream];
   if (specs.length === 0) throw new UserError("--upstream", "no upstream given");
   if (options.noCache && specs.length > 1) throw new UserError("--no-cache", "runs one upstream at a time; give one --upstream");
@@ -116,9 +119,9 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
       for (const n of [...notices].slice(0, 5)) log(n);
       if (notices.size > 5) log(`(${notices.size - 5} more notices of the same kind)`);
     }
-    const results = await trainAll(prepared, plans, options, { resultsDir, cacheDir }, seed, backend.name, log);
-    // Per upstream, in SUPERB order, whatever order the workers finished in.
-    return specs.flatMap((spec) => tasks.map((t) => results.find((r) => r.upstream === spec && r.task === t.name)!));
+    const results = await trainAll(prepared, plans, options, { resultsDir, cacheDir }, seeds, backend.name, log);
+    // Per upstream, in SUPERB order, then by seed, whatever order the workers finished in.
+    return specs.flatMap((spec) => tasks.flatMap((t) => seeds.map((sd) => results.find((r) => r.upstream === spec && r.task === t.name && r.seed === sd)!)));
   } finally {
     for (const p of prepared) {
       p.features?.close();
@@ -128,8 +131,8 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
 }
 
 /** Trains every (upstream, task) job: in a pool of worker threads, or here one by one. */
-async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly TaskDataPlan[], options: RunOptions, dirs: { resultsDir: string; cacheDir: string }, seed: number, backend: string, log: (m: string) => void): Promise<TaskResult[]> {
-  const jobs = prepared.flatMap((p) => plans.map((plan) => makeJob(plan, options, p.spec, p.upstream, dirs.resultsDir, seed, p.features.sources.get(plan.task.name)!)));
+async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly TaskDataPlan[], options: RunOptions, dirs: { resultsDir: string; cacheDir: string }, seeds: readonly number[], backend: string, log: (m: string) => void): Promise<TaskResult[]> {
+  const jobs = prepared.flatMap((p) => plans.flatMap((plan) => seeds.map((seed) => makeJob(plan, options, p.spec, p.upstream, dirs.resultsDir, seed, p.features.sources.get(plan.task.name)!))));
   const results: TaskResult[] = [];
   const unsaved: SavedResult[] = [];
   const planOf = (job: TaskJob) => plans.find((p) => p.task.name === job.task)!;
@@ -137,9 +140,9 @@ async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly T
   const finish = (job: TaskJob, trained: TrainResult) => {
     const plan = planOf(job);
     const p = preparedOf(job);
-    const result = resultOf(plan, options, job.upstream, p.upstream.identity, backend, seed, job.options, trained, p.features.extractSeconds);
+    const result = resultOf(plan, options, job.upstream, p.upstream.identity, backend, job.seed, job.options, trained, p.features.extractSeconds);
     // Never throws: a results folder that became unwritable during training must not cost the training.
-    const saved = saveResult(dirs.resultsDir, path.join(dirs.cacheDir, "unsaved-results"), result);
+    const saved = saveResult(dirs.resultsDir, path.join(dirs.cacheDir, "unsaved-results"), result, trained.test.items ?? []);
     if (saved.savedTo) {
       unsaved.push(saved);
       log(`${saved.file}: ${saved.problem}; saved the result to ${saved.savedTo}`);
@@ -147,7 +150,7 @@ async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly T
       fs.rmSync(job.checkpointPath, { force: true });
     }
     results.push(result);
-    log(`${job.upstream} ${plan.task.name}: ${plan.task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
+    log(`${job.upstream} ${plan.task.name}${seeds.length > 1 ? ` seed ${job.seed}` : ""}: ${plan.task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
   };
   // Longest first, so the pool's lanes finish together.
   // A step costs about costPerStep x frames per second (the heads run over every frame).
@@ -158,7 +161,7 @@ async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly T
   const parallel = options.noCache ? 1 : Math.min(options.jobs ?? defaultJobs(), jobs.length);
   for (const job of jobs) log(`training ${job.task} on ${job.upstream}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);
   if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) await runInWorkers(jobs, parallel, workerUrl, finish, log, options.progress);
-  else await trainInThisThread(jobs, planOf, preparedOf, finish, seed, log, options.progress);
+  else await trainInThisThread(jobs, planOf, preparedOf, finish, log, options.progress);
   if (unsaved.length > 0) {
     const u = unsaved[0];
     throw new UserError(u.file, `${u.problem}; ${unsaved.length === 1 ? "the result was" : `${unsaved.length} results were`} saved to ${path.dirname(u.savedTo!)} instead (copy them into the results folder)`);
@@ -166,15 +169,15 @@ async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly T
   return results;
 }
 
-async function trainInThisThread(jobs: TaskJob[], planOf: (j: TaskJob) => TaskDataPlan, preparedOf: (j: TaskJob) => PreparedUpstream, finish: (job: TaskJob, r: TrainResult) => void, seed: number, log: (m: string) => void, progress?: boolean): Promise<void> {
+async function trainInThisThread(jobs: TaskJob[], planOf: (j: TaskJob) => TaskDataPlan, preparedOf: (j: TaskJob) => PreparedUpstream, finish: (job: TaskJob, r: TrainResult) => void, log: (m: string) => void, progress?: boolean): Promise<void> {
   for (const job of jobs) {
     const plan = planOf(job);
     const trained = await trainAndEvaluate({
       task: plan.task,
-      context: { data: plan.data, inputDim: job.inputDim, frameRate: job.frameRate, seed },
+      context: { data: plan.data, inputDim: job.inputDim, frameRate: job.frameRate, seed: job.seed },
       stores: preparedOf(job).features.sources.get(plan.task.name)!,
       options: job.options,
-      seed,
+      seed: job.seed,
       checkpointPath: job.checkpointPath,
       checkpointKey: job.checkpointKey,
       progress,
@@ -186,7 +189,7 @@ async function trainInThisThread(jobs: TaskJob[], planOf: (j: TaskJob) => TaskDa
 
 function makeJob(plan: TaskDataPlan, options: RunOptions, spec: string, upstream: Upstream, resultsDir: string, seed: number, sources: Record<Split, FeatureSource>): TaskJob {
   const training = trainingOptionsOf(plan, options);
-  const finalPath = resultPath(resultsDir, spec, plan.task.name);
+  const finalPath = resultPath(resultsDir, spec, plan.task.name, seed);
   const indexOf = (s: FeatureSource) => (s as Partial<FeatureStore>).indexPath ?? "";
   return {
     upstream: spec,
@@ -197,7 +200,7 @@ function makeJob(plan: TaskDataPlan, options: RunOptions, spec: string, upstream
     frameRate: upstream.frameRate,
     seed,
     options: training,
-    checkpointPath: path.join(path.dirname(finalPath), `.${plan.task.name}.checkpoint.safetensors`),
+    checkpointPath: path.join(path.dirname(finalPath), `.${path.basename(finalPath, ".json")}.checkpoint.safetensors`),
     // Steps are not part of the key: a rerun with more steps continues from the checkpoint.
     checkpointKey: JSON.stringify({ upstream: upstream.identity, dataset: plan.dataset.fingerprint.hash, task: plan.task.name, seed, learningRate: training.learningRate, batchSize: training.batchSize, evalEvery: training.evalEvery }),
   };
@@ -218,6 +221,7 @@ function resultOf(plan: TaskDataPlan, options: RunOptions, spec: string, upstrea
     layerWeights: trained.layerWeights,
     dataset: { ...dataset.fingerprint, counts: splitCounts(plan.data), ...embedded },
     seed,
+    testSet: trained.test.items && trained.test.items.length > 0 ? { hash: testSetHash(trained.test.items), items: trained.test.items.length } : undefined,
     training: { ...training, bestStep: trained.bestStep, finalTrainLoss: trained.finalTrainLoss, resumedFromStep: trained.resumedFromStep },
     // Extraction is shared by all tasks of a run; it is reported on each.
     seconds: { extract: extractSeconds, train: trained.seconds.train, evaluate: trained.seconds.evaluate },

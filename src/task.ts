@@ -53,7 +53,19 @@ export interface TaskModel<P> {
 export interface Score {
   value: number;
   secondary: Record<string, number>;
+  /** What was predicted per item (per trial for ASV): the raw material of paired comparisons. */
+  items?: ItemOutput[];
 }
+
+/**
+ * One test item's outcome, as `superb compare` resamples it: a sequence with its edit errors and
+ * reference length (PR, ASR: the corpus rate is Σ errors / Σ length), a label (IC, SID, KS), or
+ * an ASV trial with its score.
+ */
+export type ItemOutput =
+  | { kind: "sequence"; id: string; reference: string; hypothesis: string; errors: number; length: number }
+  | { kind: "label"; id: string; truth: string; predicted: string }
+  | { kind: "trial"; enroll: string; test: string; label: 0 | 1; score: number; /** The enrolment utterance's speaker: comparisons resample trials by it. */ speaker: string };
 
 
 export interface TaskDefinition<P = unknown> {

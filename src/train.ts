@@ -275,7 +275,8 @@ async function evaluateDev<P>(run: TrainingRun<P>, opts: TrainOptions<P>): Promi
   const { task, context, stores, options } = opts;
   const t0 = performance.now();
   const preds = await predictAll(run.model, run.featurizer, context.data.splits.dev, "dev", stores.dev, run.load, options.batchSize * 2);
-  const score = task.score(preds, context.data.splits.dev, "dev", context);
+  // Dev items are not kept: only the test split's go beside the result (and none into checkpoints).
+  const { items: _devItems, ...score } = task.score(preds, context.data.splits.dev, "dev", context);
   run.evalSeconds += (performance.now() - t0) / 1000;
   if (!run.bestDev || isBetter(task.metric, score.value, run.bestDev.value)) {
     run.bestDev = score;

@@ -1,9 +1,9 @@
 import { BiLstmHead } from "../downstreams/bilstm-ctc.js";
 import { ctcGreedyDecode } from "../src/ctc.js";
 import { ctcLoss } from "../src/losses.js";
-import { characterErrorRate, wordErrorRate } from "../src/metrics.js";
+import { characterErrorRate, editDistance, wordErrorRate, words } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
-import type { TaskDefinition } from "../src/task.js";
+import type { ItemOutput, TaskDefinition } from "../src/task.js";
 
 /** ASR: BiLSTM CTC head over characters (A-Z, apostrophe, word boundary), greedy decoding, WER. */
 export const task: TaskDefinition<string> = {
@@ -55,6 +55,10 @@ export const task: TaskDefinition<string> = {
   score(predictions, utterances) {
     const refs = utterances.map((u) => u.text ?? "");
     const hyps = utterances.map((u) => predictions.get(u.id) ?? "");
-    return { value: wordErrorRate(refs, hyps), secondary: { cer: characterErrorRate(refs, hyps) } };
+    const items: ItemOutput[] = utterances.map((u, i) => {
+      const ref = words(refs[i]);
+      return { kind: "sequence", id: u.id, reference: refs[i], hypothesis: hyps[i], errors: editDistance(ref, words(hyps[i])), length: ref.length };
+    });
+    return { value: wordErrorRate(refs, hyps), secondary: { cer: characterErrorRate(refs, hyps) }, items };
   },
 };

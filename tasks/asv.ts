@@ -5,7 +5,7 @@ import { equalErrorRate, minDcf } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
 import { mulberry32 } from "../src/random.js";
 import type { AsvTrial, DatasetItem } from "../src/dataset.js";
-import type { TaskDefinition } from "../src/task.js";
+import type { ItemOutput, TaskDefinition } from "../src/task.js";
 
 /**
  * Speaker verification: x-vector head trained with AM-softmax (s = 30, m = 0.4) on the training
@@ -47,9 +47,12 @@ export const task: TaskDefinition<Float32Array> = {
     const trials = split === "test" ? testTrials(context.data.trials?.test) : context.data.trials?.dev ?? devTrials(utterances, context.seed);
     const scores = trials.map((t) => cosine(predictions.get(t.enroll)!, predictions.get(t.test)!));
     const labels = trials.map((t) => t.label);
+    const speakerOf = new Map(utterances.map((u) => [u.id, u.speaker]));
+    const items: ItemOutput[] = trials.map((t, i) => ({ kind: "trial", enroll: t.enroll, test: t.test, label: t.label, score: scores[i], speaker: speakerOf.get(t.enroll) ?? "?" }));
     return {
       value: equalErrorRate(scores, labels).eer,
       secondary: { minDCF: minDcf(scores, labels, { pTarget: 0.01 }).minDcf, trials: trials.length },
+      items,
     };
   },
 };

@@ -5,7 +5,7 @@ import { accuracy } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
 import type { IntentSlots } from "../src/dataset.js";
 import type { TaskData } from "../src/dataset.js";
-import type { TaskDefinition } from "../src/task.js";
+import type { ItemOutput, TaskDefinition } from "../src/task.js";
 
 const SLOTS = ["action", "object", "location"] as const;
 
@@ -47,7 +47,9 @@ export const task: TaskDefinition<number[]> = {
     const pred = utterances.map((u) => predictions.get(u.id) ?? [-1, -1, -1]);
     const secondary: Record<string, number> = {};
     SLOTS.forEach((s, k) => (secondary[`${s}Accuracy`] = accuracy(truth.map((t, i) => t[k] === pred[i][k]))));
-    return { value: accuracy(truth.map((t, i) => t.every((v, k) => v === pred[i][k]))), secondary };
+    const name = (slots: number[]) => SLOTS.map((s, k) => slotValues[s][slots[k]] ?? "?").join("/");
+    const items: ItemOutput[] = utterances.map((u, i) => ({ kind: "label", id: u.id, truth: name(truth[i]), predicted: name(pred[i]) }));
+    return { value: accuracy(truth.map((t, i) => t.every((v, k) => v === pred[i][k]))), secondary, items };
   },
 };
 

@@ -3,7 +3,7 @@ import { crossEntropy } from "../src/losses.js";
 import { accuracy } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
 import type { DatasetItem, TaskData } from "../src/dataset.js";
-import type { TaskDefinition } from "../src/task.js";
+import type { ItemOutput, TaskDefinition } from "../src/task.js";
 
 function classesOf(data: TaskData): string[] {
   if (!data.classes || data.classes.length < 2) throw new Error("keyword spotting needs the dataset's class list");
@@ -53,6 +53,7 @@ export const task: TaskDefinition<number> = {
       const of = utterances.filter((u) => u.label === c);
       if (of.length > 0) secondary[`accuracy_${c}`] = accuracy(of.map((u) => predictions.get(u.id) === index.get(c)));
     }
-    return { value: accuracy(utterances.map((u) => predictions.get(u.id) === index.get(labelOf(u)))), secondary };
+    const items: ItemOutput[] = utterances.map((u) => ({ kind: "label", id: u.id, truth: labelOf(u), predicted: classes[predictions.get(u.id) ?? -1] ?? "?" }));
+    return { value: accuracy(utterances.map((u) => predictions.get(u.id) === index.get(labelOf(u)))), secondary, items };
   },
 };

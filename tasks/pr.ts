@@ -3,7 +3,7 @@ import { ctcGreedyDecode } from "../src/ctc.js";
 import { ctcLoss } from "../src/losses.js";
 import { errorRate, editOperations } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
-import type { TaskDefinition } from "../src/task.js";
+import type { ItemOutput, TaskDefinition } from "../src/task.js";
 
 /** Phoneme recognition: linear head, CTC over the corpus phone set, greedy decoding, PER. */
 export const task: TaskDefinition<number[]> = {
@@ -45,6 +45,9 @@ export const task: TaskDefinition<number[]> = {
     const ops = refs.map((r, i) => editOperations(r, hyps[i]));
     const total = refs.reduce((s, r) => s + r.length, 0);
     const sum = (k: "substitutions" | "deletions" | "insertions") => (100 * ops.reduce((s, o) => s + o[k], 0)) / total;
-    return { value: errorRate(refs, hyps), secondary: { substitutions: sum("substitutions"), deletions: sum("deletions"), insertions: sum("insertions") } };
+    const phoneSet = context.data.phoneSet ?? [];
+    const spell = (ids: number[]) => ids.map((k) => phoneSet[k - 1] ?? `#${k}`).join(" ");
+    const items: ItemOutput[] = utterances.map((u, i) => ({ kind: "sequence", id: u.id, reference: spell(refs[i]), hypothesis: spell(hyps[i]), errors: ops[i].substitutions + ops[i].deletions + ops[i].insertions, length: refs[i].length }));
+    return { value: errorRate(refs, hyps), secondary: { substitutions: sum("substitutions"), deletions: sum("deletions"), insertions: sum("insertions") }, items };
   },
 };

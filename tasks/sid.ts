@@ -3,7 +3,7 @@ import { crossEntropy } from "../src/losses.js";
 import { accuracy } from "../src/metrics.js";
 import { ParameterSet } from "../src/nn.js";
 import type { TaskData } from "../src/dataset.js";
-import type { TaskDefinition } from "../src/task.js";
+import type { ItemOutput, TaskDefinition } from "../src/task.js";
 
 function speakersOf(data: TaskData): string[] {
   return data.classes ?? [...new Set(data.splits.train.map((u) => u.speaker))].sort();
@@ -29,7 +29,9 @@ export const task: TaskDefinition<number> = {
     };
   },
   score(predictions, utterances, _split, context) {
-    const index = new Map(speakersOf(context.data).map((s, i) => [s, i]));
-    return { value: accuracy(utterances.map((u) => predictions.get(u.id) === index.get(u.speaker))), secondary: {} };
+    const speakers = speakersOf(context.data);
+    const index = new Map(speakers.map((s, i) => [s, i]));
+    const items: ItemOutput[] = utterances.map((u) => ({ kind: "label", id: u.id, truth: u.speaker, predicted: speakers[predictions.get(u.id) ?? -1] ?? "?" }));
+    return { value: accuracy(utterances.map((u) => predictions.get(u.id) === index.get(u.speaker))), secondary: {}, items };
   },
 };

@@ -1,6 +1,5 @@
 /** `superb fuzz`: the fuzz harness over every input format superb reads (src/fuzz/). */
 import type { Command } from "commander";
-import { InvalidArgumentError } from "commander";
 import Table from "cli-table3";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,13 +8,7 @@ import { writeFileAtomic } from "../fs-atomic.js";
 import { FINDING_OUTCOMES, FUZZ_OUTCOMES, runFuzz, type FuzzReport } from "../fuzz/engine.js";
 import { allFuzzFormatNames } from "../fuzz/load.js";
 import { startProgress } from "../progress.js";
-import { info, integer, oneOf, positiveInteger } from "./options.js";
-
-function indexList(value: string): number[] {
-  const parts = value.split(",").map((s) => s.trim()).filter(Boolean);
-  if (parts.length === 0) throw new InvalidArgumentError("expected a comma-separated list of mutant indices");
-  return parts.map(integer);
-}
+import { info, integer, nonNegativeIntegerList, oneOf, positiveInteger } from "./options.js";
 
 export function formatFuzzTable(report: FuzzReport): string {
   const table = new Table({ head: ["format", "seeds", "mutants", ...FUZZ_OUTCOMES, "s"], style: { head: [], border: [] } });
@@ -65,7 +58,7 @@ export function registerFuzzCommand(program: Command): void {
     .option("--timeout-ms <n>", "time limit of one read", positiveInteger, 10_000)
     .option("--memory-mb <n>", "resident memory limit of the reading process", positiveInteger, 1536)
     .option("--jobs <n>", "reader processes", positiveInteger, Math.max(1, os.availableParallelism()))
-    .option("--only <indices>", "replay these mutant indices (from a finding)", indexList)
+    .option("--only <indices>", "replay these mutant indices (from a finding)", nonNegativeIntegerList)
     .option("--findings <dir>", "where each finding's input folder is saved", "fuzz-findings")
     .option("--report <file>", "also write the report as JSON")
     .option("--format <format>", "table or json", oneOf(["table", "json"] as const), "table")

@@ -38,6 +38,13 @@ export function integerList(value: string): number[] {
   return parts.map(positiveInteger);
 }
 
+/** "0,1,2" -> [0, 1, 2] (non-negative integers: seeds, indices). */
+export function nonNegativeIntegerList(value: string): number[] {
+  const parts = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new InvalidArgumentError("expected a comma-separated list of non-negative integers");
+  return parts.map(integer);
+}
+
 export function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(", ")}`);
