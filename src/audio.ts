@@ -107,23 +107,8 @@ export function decodeWav(bytes: Uint8Array, source: string): AudioData {
 
   let format = fmt.audioFormat;
   if (format === WAVE_FORMAT_EXTENSIBLE) format = fmt.subformat[0] ?? 0;
-  const bits = fmt.bitsPerSample;
-  const channels = fmt.numChannels;
-  const isFloat = format === WAVE_FORMAT_IEEE_FLOAT;
-  if (format !== WAVE_FORMAT_PCM && !isFloat) {
-    const name = FORMAT_NAMES[format] ?? `format tag 0x${format.toString(16).padStart(4, "0")}`;
-    throw new UserError(`${source}: unsupported WAV encoding ${name} (only PCM and float are read); ${CONVERT_HINT}`);
-  }
-  if (isFloat ? bits !== 32 && bits !== 64 : ![8, 16, 24, 32].includes(bits)) {
-    throw new UserError(`${source}: unsupported ${isFloat ? "float" : "PCM"} bit depth ${bits}; ${CONVERT_HINT}`);
-  }
-  if (channels < 1) throw new UserError(`${source}: corrupt WAV file (0 channels)`);
-  if (!(fmt.sampleRate > 0)) throw new UserError(`${source}: corrupt WAV file (sample rate ${fmt.sampleRate})`);
+  const { isFloat, bits, channels, frameBytes } = checkWavFormat(source, { ...fmt, format });
   const bytesPerSample = bits / 8;
-  const frameBytes = bytesPerSample * channels;
-  if (fmt.blockAlign !== frameBytes) {
-    throw new UserError(`${source}: corrupt WAV file (block align ${fmt.blockAlign}, expected ${frameBytes})`);
-  }
 
   const raw = data.samples;
   if (data.chunkSize !== 0xffffffff && container !== "RF64" && data.chunkSize > raw.length) {
@@ -147,6 +132,58 @@ export function decodeWav(bytes: Uint8Array, source: string): AudioData {
     samples[i] = channels === 1 ? sum : sum * invChannels;
   }
   return { samples, sampleRate: fmt.sampleRate };
+}
+
+/**
+ * Plausible audio headers. 1 kHz (below telephony) to 384 kHz (the fastest common recorders):
+ * anything else is a corrupt header, and resampling it to 16 kHz would take minutes or gigabytes.
+ * 256 channels is beyond the largest microphone arrays.
+ */
+export const MIN_SAMPLE_RATE = 1000;
+export const MAX_SAMPLE_RATE = 384_000;
+export const MAX_CHANNELS = 256;
+
+/** Throws a UserError naming `source` unless the sample rate and channel count are plausible (above). */
+export function checkAudioFormat(source: string, sampleRate: number, channels: number): void {
+  if (!Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
+    throw new UserError(source, `implausible sample rate ${sampleRate} Hz (supported: ${MIN_SAMPLE_RATE}-${MAX_SAMPLE_RATE} Hz); corrupt header?`);
+  }
+  if (!Number.isInteger(channels) || channels < 1 || channels > MAX_CHANNELS) {
+    throw new UserError(source, `implausible channel count ${channels} (supported: 1-${MAX_CHANNELS}); corrupt header?`);
+  }
+}
+
+/** The `fmt ` fields that decide how samples are read; `format` is the subformat for WAVE_FORMAT_EXTENSIBLE. */
+export interface WavFormat {
+  format: number;
+  numChannels: number;
+  sampleRate: number;
+  blockAlign: number;
+  bitsPerSample: number;
+}
+
+/**
+ * Checks a WAV `fmt ` chunk (encoding, bit depth, rate, channels, block align) before any sample is
+ * read, with a UserError naming `source`; returns what decoding needs.
+ */
+export function checkWavFormat(source: string, fmt: WavFormat): { isFloat: boolean; bits: number; channels: number; frameBytes: number } {
+  const { format, bitsPerSample: bits, numChannels: channels } = fmt;
+  // A cut fmt chunk leaves fields unread.
+  if (![format, bits, channels, fmt.sampleRate, fmt.blockAlign].every(Number.isInteger)) throw new UserError(source, "corrupt WAV file (incomplete fmt chunk)");
+  const isFloat = format === WAVE_FORMAT_IEEE_FLOAT;
+  if (format !== WAVE_FORMAT_PCM && !isFloat) {
+    const name = FORMAT_NAMES[format] ?? `format tag 0x${format.toString(16).padStart(4, "0")}`;
+    throw new UserError(`${source}: unsupported WAV encoding ${name} (only PCM and float are read); ${CONVERT_HINT}`);
+  }
+  if (isFloat ? bits !== 32 && bits !== 64 : ![8, 16, 24, 32].includes(bits)) {
+    throw new UserError(`${source}: unsupported ${isFloat ? "float" : "PCM"} bit depth ${bits}; ${CONVERT_HINT}`);
+  }
+  checkAudioFormat(source, fmt.sampleRate, channels);
+  const frameBytes = (bits / 8) * channels;
+  if (fmt.blockAlign !== frameBytes) {
+    throw new UserError(`${source}: corrupt WAV file (block align ${fmt.blockAlign}, expected ${frameBytes})`);
+  }
+  return { isFloat, bits, channels, frameBytes };
 }
 
 /** Reader for one sample at a byte offset, scaled so integer PCM maps to [-1, 1). */

@@ -14,7 +14,8 @@ import { readResults, type TaskResult } from "./results.js";
 import { DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED, defaultJobs, runBenchmark } from "./run.js";
 import { extractToNpy } from "./extract.js";
 import * as fs from "node:fs";
-import { PRESET_NAMES, parseWav2Vec2Config, presetConfig, type PresetName } from "./wav2vec2/config.js";
+import { PRESET_NAMES, presetConfig, type PresetName } from "./wav2vec2/config.js";
+import { readWav2Vec2ConfigFile } from "./wav2vec2/hf-io.js";
 import { corpusPretrainData, pretrainWav2Vec2, wavFolderPretrainData } from "./wav2vec2/pretrain.js";
 import { writePretrainModelCard } from "./wav2vec2/model-card.js";
 import { parseComparePairs, registerAnalyzeCommands } from "./cli/analyze.js";
@@ -22,28 +23,20 @@ import { registerBrainCommands } from "./cli/brain.js";
 import { registerBrainDataCommands } from "./cli/brain-data.js";
 import { registerFuzzCommand } from "./cli/fuzz.js";
 import { registerCompareCommand } from "./cli/compare.js";
-import { info, integer, nonNegativeIntegerList, positiveInteger, positiveNumber } from "./cli/options.js";
+import { info, integer, nonNegativeIntegerList, positiveInteger, positiveNumber, positiveNumberList } from "./cli/options.js";
 import { addCacheOptions, addDataOptions, parseSubsets, registerDataCommands } from "./cli/data.js";
 import type { CacheDtype } from "./feature-cache.js";
-
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new UserError(`${file}: not valid JSON (${oneLine(err)})`);
-  }
-}
 
 /** The CLI is a thin layer over the library API (src/index.ts); each command group lives in src/cli/. */
 
 function printResults(results: TaskResult[]): void {
-  const table = new Table({ head: ["upstream", "task", "metric", "value", "secondary", "layer weights", "extract s", "train s", "eval s"], style: { head: [], border: [] } });
+  const table = new Table({ head: ["upstream", "task", "seed", "metric", "value", "secondary", "layer weights", "extract s", "train s", "eval s"], style: { head: [], border: [] } });
   for (const r of results) {
     // Per-class figures (KS's accuracy_<class>) stay in the JSON; the table shows the first few.
     const entries = Object.entries(r.secondary);
     const secondary = entries.slice(0, 3).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join(", ") + (entries.length > 3 ? ", …" : "");
     const weights = r.layerWeights.length > 8 ? `${r.layerWeights.length} layers, max ${Math.max(...r.layerWeights).toFixed(3)}` : r.layerWeights.map((w) => w.toFixed(3)).join(" ");
-    table.push([r.upstream, r.task, `${r.metric} ${r.higherIsBetter ? "↑" : "↓"}`, r.value.toFixed(2), secondary, weights, r.seconds.extract.toFixed(1), r.seconds.train.toFixed(1), r.seconds.evaluate.toFixed(1)]);
+    table.push([r.upstream, r.task, r.seed, `${r.metric} ${r.higherIsBetter ? "↑" : "↓"}`, r.value.toFixed(2), secondary, weights, r.seconds.extract.toFixed(1), r.seconds.train.toFixed(1), r.seconds.evaluate.toFixed(1)]);
   }
   process.stdout.write(`${table.toString()}\n`);
 }
@@ -71,12 +64,13 @@ export function buildProgram(): Command {
     .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
     .option("-r, --results-dir <dir>", "where results are written", "results")
     .option("--cache-dir <dir>", "corpus and feature cache", defaultCacheDir())
-    .option("--lr, --learning-rate <x>", "learning rate (default: per task)", positiveNumber)
+    .option("--lr, --learning-rate <x>", "learning rate, or a comma-separated grid trained on the same features with the best on dev kept (default: per task)", positiveNumberList)
+    .option("--lr-sweep", "sweep the task's default rate x 0.1, 0.32, 1, 3.2, 10 and keep the best on dev", false)
     .option("--steps <n>", "training steps (default: per task)", positiveInteger)
     .option("--batch-size <n>", "batch size (default: per task)", positiveInteger)
     .option("-j, --jobs <n>", "tasks trained at once, each on its own core", positiveInteger, defaultJobs())
     .option("--no-progress", "no progress bars even on a terminal")
-    .action(async (opts: { upstream: string; task: string; data: string[]; lexicon?: string; subset: string[]; cacheDtype: CacheDtype; cacheBudget?: number; cache: boolean; profile: string; seed: number; seeds?: number[]; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number; steps?: number; batchSize?: number; jobs: number; progress: boolean }) => {
+    .action(async (opts: { upstream: string; task: string; data: string[]; lexicon?: string; subset: string[]; cacheDtype: CacheDtype; cacheBudget?: number; cache: boolean; profile: string; seed: number; seeds?: number[]; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number[]; lrSweep: boolean; steps?: number; batchSize?: number; jobs: number; progress: boolean }) => {
       const upstreams = opts.upstream.split(",").map((u) => u.trim()).filter(Boolean);
       const results = await runBenchmark({
         upstream: upstreams,
@@ -93,7 +87,8 @@ export function buildProgram(): Command {
         corpusSeed: opts.corpusSeed,
         resultsDir: opts.resultsDir,
         cacheDir: opts.cacheDir,
-        learningRate: opts.learningRate,
+        learningRates: opts.learningRate,
+        lrSweep: opts.lrSweep,
         steps: opts.steps,
         batchSize: opts.batchSize,
         jobs: opts.jobs,
@@ -143,7 +138,7 @@ export function buildProgram(): Command {
     .option("--no-progress", "no progress bar even on a terminal")
     .action(async (opts: { config: string; out: string; data?: string; profile: string; corpusSeed: number; cacheDir: string; steps: number; batchSize: number; learningRate?: number; seed: number; progress: boolean }) => {
       await initTensorBackend();
-      const config = fs.existsSync(opts.config) ? parseWav2Vec2Config(readJson(opts.config)) : presetConfig(opts.config as PresetName);
+      const config = fs.existsSync(opts.config) ? readWav2Vec2ConfigFile(opts.config) : presetConfig(opts.config as PresetName);
       const data = opts.data
         ? wavFolderPretrainData(opts.data, info)
         : corpusPretrainData(await ensureCorpus({ profile: opts.profile, seed: opts.corpusSeed, cacheDir: opts.cacheDir }));
@@ -224,7 +219,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may set its own exit code (compare --fail-on-regression) after printing its output.
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (typeof code === "string" && code.startsWith("commander.")) {

@@ -122,6 +122,16 @@ function checkSameTestSet(task: string, a: Side, b: Side, opts: CompareOptions):
   return ha[0];
 }
 
+/** A speaker-level resample can draw no target (or no non-target) trial when there are very few speakers. */
+function bootstrapOrExplain<T>(task: string, opts: CompareOptions, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (!(err instanceof Error) || !/target|non-target|positive|negative/i.test(err.message)) throw err;
+    throw new UserError(`compare ${opts.a} ${opts.b}`, `${task}: a bootstrap resample of its speakers drew only one kind of trial (${err.message}); the test set has too few speakers for a speaker-level interval`);
+  }
+}
+
 /** Rows for one task: the task's metric, and minDCF beside EER for ASV. */
 function compareTask(task: string, a: Side, b: Side, opts: CompareOptions): Omit<ComparisonRow, "pAdjusted" | "verdict">[] {
   const testSet = checkSameTestSet(task, a, b, opts);
@@ -142,7 +152,7 @@ function compareTask(task: string, a: Side, b: Side, opts: CompareOptions): Omit
         }
       });
     }
-    const boot = pairedBootstrap({ numItems: n, statistic: (idx) => seedMean(b, name, idx) - seedMean(a, name, idx), resamples: opts.resamples ?? DEFAULT_RESAMPLES, seed: opts.seed ?? 0, groups });
+    const boot = bootstrapOrExplain(task, opts, () => pairedBootstrap({ numItems: n, statistic: (idx) => seedMean(b, name, idx) - seedMean(a, name, idx), resamples: opts.resamples ?? DEFAULT_RESAMPLES, seed: opts.seed ?? 0, groups }));
     const perSeed = (side: Side) => side.items.map((items) => metricOn(name, items, all));
     const sd = (xs: number[]) => (xs.length > 1 ? seedSpread(xs).sd : null);
     const { test, pValue } = pairedTest(name, a, b, boot.pValue);

@@ -34,7 +34,8 @@ export function singleLine(text: string): string {
 
 /** Formats an unknown thrown value as one line (control characters escaped, nothing dropped). */
 export function oneLine(err: unknown): string {
-  return singleLine(err instanceof Error ? err.message : String(err));
+  // Trimmed first: native libraries (onnxruntime) end their messages with a newline.
+  return singleLine((err instanceof Error ? err.message : String(err)).trim());
 }
 
 const SYSTEM_ERRORS: Record<string, string> = {

@@ -26,6 +26,8 @@ export interface NpyArray {
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const ALIGN = 64;
 const GROWTH_AXIS_MAX_DIGITS = 21;
+/** NumPy itself refuses headers over 10000 bytes unless told otherwise; a float32 array's is under 200. */
+const MAX_HEADER_BYTES = 1 << 16;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Python's repr of a shape tuple: (), (3,), (2, 3). */
@@ -93,6 +95,7 @@ export function decodeNpy(bytes: Uint8Array, source: string): NpyArray {
   } else {
     return fail(`unsupported .npy format version ${major}.${bytes[7]}`);
   }
+  if (headerLength > MAX_HEADER_BYTES) fail(`header length ${headerLength} is implausible (limit ${MAX_HEADER_BYTES}); corrupt file?`);
   const dataStart = headerStart + headerLength;
   if (dataStart > bytes.length) fail(`truncated: header needs ${headerLength} bytes, file has ${bytes.length - headerStart}`);
   const header = Buffer.from(bytes.subarray(headerStart, dataStart)).toString(major === 3 ? "utf8" : "latin1");
@@ -110,6 +113,7 @@ export function decodeNpy(bytes: Uint8Array, source: string): NpyArray {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : NaN));
   if (!shape.every((d) => Number.isSafeInteger(d))) fail(`invalid shape (${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(count * 4)) fail(`shape (${shape.join(", ")}) is implausibly large`);
   const available = bytes.length - dataStart;
   if (available < count * 4) fail(`truncated: shape (${shape.join(", ")}) needs ${count * 4} data bytes, file has ${available}`);
   if (available > count * 4) fail(`${available - count * 4} unexpected bytes after the array data`);

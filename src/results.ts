@@ -28,7 +28,11 @@ export interface TaskResult {
   seed: number;
   /** The scored test items (trials for ASV): a hash of what they are and their labels, and their count. */
   testSet?: { hash: string; items: number };
-  training: { learningRate: number; steps: number; batchSize: number; bestStep: number; finalTrainLoss: number; resumedFromStep: number };
+  training: {
+    learningRate: number; steps: number; batchSize: number; bestStep: number; finalTrainLoss: number; resumedFromStep: number;
+    /** A learning-rate sweep's grid: every rate's dev score; `learningRate` is the one selected on dev. */
+    lrSweep?: { learningRate: number; devValue: number; bestStep: number }[];
+  };
   seconds: { extract: number; train: number; evaluate: number };
   backend: string;
   version: string;

@@ -15,7 +15,7 @@ import { checkWritableFolder } from "./fs-atomic.js";
 import { DEFAULT_TRAINING_SEED, resultPath, saveResult, testSetHash, upstreamFolderName, type SavedResult, type TaskResult } from "./results.js";
 import { checkCachePlan, planTaskData, prepareFeatures, type TaskDataPlan } from "./run-data.js";
 import type { TaskJob, TaskWorkerMessage } from "./task-worker.js";
-import type { TrainingOptions } from "./task.js";
+import { isBetter, type MetricSpec, type TrainingOptions } from "./task.js";
 import { trainAndEvaluate, type TrainResult } from "./train.js";
 import type { Upstream } from "./upstream.js";
 
@@ -48,6 +48,10 @@ export interface RunOptions {
   noCache?: boolean;
   /** Overrides of the task defaults. */
   learningRate?: number;
+  /** A learning-rate grid: each rate is trained on the cached features and the best on dev is kept (overrides `learningRate`). */
+  learningRates?: number[];
+  /** Sweep a log grid around each task's default rate (LR_SWEEP_FACTORS). */
+  lrSweep?: boolean;
   steps?: number;
   batchSize?: number;
   progress?: boolean;
@@ -60,6 +64,16 @@ export interface RunOptions {
 export const DEFAULT_PROFILE = "quick";
 export const DEFAULT_SEED = DEFAULT_TRAINING_SEED;
 export const DEFAULT_CORPUS_SEED = 1234;
+
+/** `--lr-sweep`: the task's default rate times these, a half-decade log grid as SUPERB tunes it. */
+export const LR_SWEEP_FACTORS: readonly number[] = [0.1, 10 ** -0.5, 1, 10 ** 0.5, 10];
+
+/** The rates a task trains with: the user's grid, the sweep around its default, or one rate. */
+function learningRatesOf(plan: TaskDataPlan, options: RunOptions): number[] {
+  if (options.learningRates && options.learningRates.length > 0) return [...new Set(options.learningRates)];
+  const base = trainingOptionsOf(plan, options).learningRate;
+  return options.lrSweep ? LR_SWEEP_FACTORS.map((f) => Number((base * f).toPrecision(3))) : [base];
+}
 
 /** The training options of a task on its dataset: task defaults, then the dataset's, then the user's. */
 function trainingOptionsOf(plan: TaskDataPlan, options: RunOptions): TrainingOptions {
@@ -132,26 +146,35 @@ export async function runBenchmark(options: RunOptions): Promise<TaskResult[]> {
 
 /** Trains every (upstream, task) job: in a pool of worker threads, or here one by one. */
 async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly TaskDataPlan[], options: RunOptions, dirs: { resultsDir: string; cacheDir: string }, seeds: readonly number[], backend: string, log: (m: string) => void): Promise<TaskResult[]> {
-  const jobs = prepared.flatMap((p) => plans.flatMap((plan) => seeds.map((seed) => makeJob(plan, options, p.spec, p.upstream, dirs.resultsDir, seed, p.features.sources.get(plan.task.name)!))));
+  const jobs = prepared.flatMap((p) =>
+    plans.flatMap((plan) => {
+      const rates = learningRatesOf(plan, options);
+      return seeds.flatMap((seed) => rates.map((lr) => makeJob(plan, { ...options, learningRate: lr }, p.spec, p.upstream, dirs.resultsDir, seed, p.features.sources.get(plan.task.name)!, rates.length > 1)));
+    }),
+  );
+  // Created only now, once every check has passed and real work starts: checkpoints go here.
+  for (const j of jobs) fs.mkdirSync(path.dirname(j.checkpointPath), { recursive: true });
   const results: TaskResult[] = [];
   const unsaved: SavedResult[] = [];
   const planOf = (job: TaskJob) => plans.find((p) => p.task.name === job.task)!;
   const preparedOf = (job: TaskJob) => prepared.find((p) => p.spec === job.upstream)!;
-  const finish = (job: TaskJob, trained: TrainResult) => {
+  const finishSelected = (job: TaskJob, trained: TrainResult, sweep: LrSweepEntry[] | undefined, done: TaskJob[]) => {
     const plan = planOf(job);
     const p = preparedOf(job);
-    const result = resultOf(plan, options, job.upstream, p.upstream.identity, backend, job.seed, job.options, trained, p.features.extractSeconds);
+    const result = resultOf(plan, options, job.upstream, p.upstream.identity, backend, job.seed, job.options, trained, p.features.extractSeconds, sweep);
     // Never throws: a results folder that became unwritable during training must not cost the training.
     const saved = saveResult(dirs.resultsDir, path.join(dirs.cacheDir, "unsaved-results"), result, trained.test.items ?? []);
     if (saved.savedTo) {
       unsaved.push(saved);
       log(`${saved.file}: ${saved.problem}; saved the result to ${saved.savedTo}`);
     } else {
-      fs.rmSync(job.checkpointPath, { force: true });
+      for (const j of done) fs.rmSync(j.checkpointPath, { force: true });
     }
     results.push(result);
-    log(`${job.upstream} ${plan.task.name}${seeds.length > 1 ? ` seed ${job.seed}` : ""}: ${plan.task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep})`);
+    const lrNote = sweep ? `, lr ${job.options.learningRate} chosen on dev of ${sweep.length}` : "";
+    log(`${job.upstream} ${plan.task.name}${seeds.length > 1 ? ` seed ${job.seed}` : ""}: ${plan.task.metric.name} ${result.value.toFixed(2)} (dev ${result.devValue.toFixed(2)}, best step ${trained.bestStep}${lrNote})`);
   };
+  const finish = selectOnDev(jobs, (job) => planOf(job).task.metric, finishSelected);
   // Longest first, so the pool's lanes finish together.
   // A step costs about costPerStep x frames per second (the heads run over every frame).
   const cost = (j: TaskJob) => j.options.steps * (planOf(j).task.costPerStep ?? 1) * j.frameRate;
@@ -187,7 +210,38 @@ async function trainInThisThread(jobs: TaskJob[], planOf: (j: TaskJob) => TaskDa
   }
 }
 
-function makeJob(plan: TaskDataPlan, options: RunOptions, spec: string, upstream: Upstream, resultsDir: string, seed: number, sources: Record<Split, FeatureSource>): TaskJob {
+/** One rate of a learning-rate sweep: its dev score (the selection criterion) and best step. */
+export interface LrSweepEntry {
+  learningRate: number;
+  devValue: number;
+  bestStep: number;
+}
+
+/**
+ * Wraps `finish` for sweeps: the jobs of one (upstream, task, seed) differ only in learning rate;
+ * when the last of them ends, the one with the best dev score is finished, with the grid recorded.
+ * Ties go to the smaller rate (the grid's order). A job without siblings is finished at once.
+ */
+function selectOnDev(jobs: readonly TaskJob[], metricOf: (j: TaskJob) => MetricSpec, finish: (job: TaskJob, trained: TrainResult, sweep: LrSweepEntry[] | undefined, done: TaskJob[]) => void): (job: TaskJob, trained: TrainResult) => void {
+  const groupOf = (j: TaskJob) => `${j.upstream}\t${j.task}\t${j.seed}`;
+  const size = new Map<string, number>();
+  for (const j of jobs) size.set(groupOf(j), (size.get(groupOf(j)) ?? 0) + 1);
+  const done = new Map<string, { job: TaskJob; trained: TrainResult }[]>();
+  return (job, trained) => {
+    const key = groupOf(job);
+    const list = [...(done.get(key) ?? []), { job, trained }];
+    done.set(key, list);
+    if (list.length < size.get(key)!) return;
+    if (list.length === 1) return finish(job, trained, undefined, [job]);
+    list.sort((x, y) => x.job.options.learningRate - y.job.options.learningRate);
+    const metric = metricOf(job);
+    const best = list.reduce((b, x) => (isBetter(metric, x.trained.dev.value, b.trained.dev.value) ? x : b));
+    const sweep = list.map((x) => ({ learningRate: x.job.options.learningRate, devValue: x.trained.dev.value, bestStep: x.trained.bestStep }));
+    finish(best.job, best.trained, sweep, list.map((x) => x.job));
+  };
+}
+
+function makeJob(plan: TaskDataPlan, options: RunOptions, spec: string, upstream: Upstream, resultsDir: string, seed: number, sources: Record<Split, FeatureSource>, sweeping = false): TaskJob {
   const training = trainingOptionsOf(plan, options);
   const finalPath = resultPath(resultsDir, spec, plan.task.name, seed);
   const indexOf = (s: FeatureSource) => (s as Partial<FeatureStore>).indexPath ?? "";
@@ -200,13 +254,13 @@ function makeJob(plan: TaskDataPlan, options: RunOptions, spec: string, upstream
     frameRate: upstream.frameRate,
     seed,
     options: training,
-    checkpointPath: path.join(path.dirname(finalPath), `.${path.basename(finalPath, ".json")}.checkpoint.safetensors`),
+    checkpointPath: path.join(path.dirname(finalPath), `.${path.basename(finalPath, ".json")}${sweeping ? `.lr-${training.learningRate}` : ""}.checkpoint.safetensors`),
     // Steps are not part of the key: a rerun with more steps continues from the checkpoint.
     checkpointKey: JSON.stringify({ upstream: upstream.identity, dataset: plan.dataset.fingerprint.hash, task: plan.task.name, seed, learningRate: training.learningRate, batchSize: training.batchSize, evalEvery: training.evalEvery }),
   };
 }
 
-function resultOf(plan: TaskDataPlan, options: RunOptions, spec: string, upstreamIdentity: string, backend: string, seed: number, training: TrainingOptions, trained: TrainResult, extractSeconds: number): TaskResult {
+function resultOf(plan: TaskDataPlan, options: RunOptions, spec: string, upstreamIdentity: string, backend: string, seed: number, training: TrainingOptions, trained: TrainResult, extractSeconds: number, sweep?: LrSweepEntry[]): TaskResult {
   const { task, dataset } = plan;
   const embedded = dataset.kind === "embedded" ? { profile: options.profile ?? DEFAULT_PROFILE, seed: options.corpusSeed ?? DEFAULT_CORPUS_SEED } : {};
   return {
@@ -222,7 +276,7 @@ function resultOf(plan: TaskDataPlan, options: RunOptions, spec: string, upstrea
     dataset: { ...dataset.fingerprint, counts: splitCounts(plan.data), ...embedded },
     seed,
     testSet: trained.test.items && trained.test.items.length > 0 ? { hash: testSetHash(trained.test.items), items: trained.test.items.length } : undefined,
-    training: { ...training, bestStep: trained.bestStep, finalTrainLoss: trained.finalTrainLoss, resumedFromStep: trained.resumedFromStep },
+    training: { ...training, bestStep: trained.bestStep, finalTrainLoss: trained.finalTrainLoss, resumedFromStep: trained.resumedFromStep, ...(sweep ? { lrSweep: sweep } : {}) },
     // Extraction is shared by all tasks of a run; it is reported on each.
     seconds: { extract: extractSeconds, train: trained.seconds.train, evaluate: trained.seconds.evaluate },
     backend,

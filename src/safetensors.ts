@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { UserError } from "./errors.js";
-import { writeFileAtomic } from "./fs-atomic.js";
+import { readUserFile, writeFileAtomic } from "./fs-atomic.js";
 
 /**
  * The safetensors format (HuggingFace): 8-byte little-endian header length, a JSON header mapping
@@ -89,21 +89,19 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
       fail(`tensor ${name}: malformed header entry`);
     }
     const entry = e as HeaderEntry;
+    // Own keys only: "constructor" is not a dtype.
+    if (!Object.hasOwn(DTYPE_BYTES, entry.dtype)) fail(`tensor ${name}: unsupported dtype ${entry.dtype} (supported: ${Object.keys(DTYPE_BYTES).join(", ")})`);
     const size = DTYPE_BYTES[entry.dtype];
-    if (size === undefined) fail(`tensor ${name}: unsupported dtype ${entry.dtype} (supported: ${Object.keys(DTYPE_BYTES).join(", ")})`);
     if (!entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${name}: invalid shape ${JSON.stringify(entry.shape)}`);
     const [begin, end] = entry.data_offsets;
     if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin) fail(`tensor ${name}: invalid data offsets`);
     if (end > dataLength) fail(`truncated: tensor ${name} ends at byte ${end} of the data, which has ${dataLength}`);
     const count = entry.shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(count * size)) fail(`tensor ${name}: shape [${entry.shape}] is implausibly large`);
     if (count * size !== end - begin) fail(`tensor ${name}: shape [${entry.shape}] x ${entry.dtype} needs ${count * size} bytes, offsets give ${end - begin}`);
     entries.push([name, entry]);
   }
-  // Overlapping tensors would alias memory; the format forbids them.
-  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i][1].data_offsets[0] < sorted[i - 1][1].data_offsets[1]) fail(`tensors ${sorted[i - 1][0]} and ${sorted[i][0]} overlap`);
-  }
+  checkCoverage(entries, dataLength, fail);
   const tensors: TensorMap = new Map();
   for (const [name, entry] of entries) {
     const [begin, end] = entry.data_offsets;
@@ -113,9 +111,26 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
   return { tensors, metadata };
 }
 
+/**
+ * The format requires the tensors to tile the data exactly: overlaps would alias memory, and holes
+ * or trailing bytes mean the header does not describe the file (the reference reader rejects both).
+ */
+function checkCoverage(entries: [string, HeaderEntry][], dataLength: number, fail: (problem: string) => never): void {
+  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]);
+  let covered = 0;
+  let previous = "";
+  for (const [name, { data_offsets: [begin, end] }] of sorted) {
+    if (begin < covered) fail(`tensors ${previous} and ${name} overlap`);
+    if (begin > covered) fail(`${begin - covered} data bytes before tensor ${name} belong to no tensor`);
+    covered = end;
+    previous = name;
+  }
+  if (covered !== dataLength) fail(`${dataLength - covered} data bytes after the last tensor belong to no tensor`);
+}
+
 export function readSafetensors(file: string): { tensors: TensorMap; metadata: Record<string, string> } {
   if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
-  return decodeSafetensors(fs.readFileSync(file), file);
+  return decodeSafetensors(readUserFile(file, "a safetensors file"), file);
 }
 
 function toFloat32(raw: Uint8Array, dtype: string): Float32Array {

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import wavefile from "wavefile";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeWav16 } from "../src/audio.js";
 import { decodeFlacFile, loadItemAudio, readAudioHeader } from "../src/audio-file.js";
@@ -9,6 +10,7 @@ import { realFlacs } from "./fixtures/librispeech.js";
 import { expectUserError } from "./helpers/errors.js";
 import { sharedDataset } from "./helpers/shared-data.js";
 
+const { WaveFile } = wavefile;
 const tmp = mkdtempSync(path.join(tmpdir(), "superb-audio-file-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -59,10 +61,104 @@ describe("WAV through readAudioHeader and loadItemAudio", () => {
     await expectUserError(() => readAudioHeader(file), `${file}: not a WAV or FLAC file`);
   });
 
+  it("a folder where an audio file should be is a UserError naming it (fuzz finding: a CSV path of \"../\")", async () => {
+    const dir = path.join(tmp, "folder.wav");
+    mkdirSync(dir, { recursive: true });
+    await expectUserError(() => readAudioHeader(dir), `${dir}: is a folder, not an audio file`);
+  });
+
   it("a missing file is a UserError naming it", async () => {
     const file = path.join(tmp, "absent.flac");
     await expectUserError(() => readAudioHeader(file), `${file}: audio file not found`);
     await expectUserError(() => decodeFlacFile(file), `${file}: file not found`);
+  });
+});
+
+/** A WAV header (fmt + data chunks) with every field given, followed by `dataBytes` zero bytes. */
+function wavBytes(f: { format?: number; channels?: number; rate?: number; blockAlign?: number; bits?: number; dataBytes?: number }): Uint8Array {
+  const { format = 1, channels = 1, rate = 16000, bits = 16, dataBytes = 8 } = f;
+  const b = new Uint8Array(44 + dataBytes);
+  const v = new DataView(b.buffer);
+  b.set(Buffer.from("RIFF"), 0);
+  v.setUint32(4, 36 + dataBytes, true);
+  b.set(Buffer.from("WAVEfmt "), 8);
+  v.setUint32(16, 16, true);
+  v.setUint16(20, format, true);
+  v.setUint16(22, channels, true);
+  v.setUint32(24, rate, true);
+  v.setUint32(28, rate * 2, true);
+  v.setUint16(32, f.blockAlign ?? (channels * bits) / 8, true);
+  v.setUint16(34, bits, true);
+  b.set(Buffer.from("data"), 36);
+  v.setUint32(40, dataBytes, true);
+  return b;
+}
+
+/** "fLaC" and a STREAMINFO block with the given fields (no audio frames follow). */
+function flacBytes(f: { rate: number; channels?: number; bits?: number; frames?: number; blockLength?: number }): Uint8Array {
+  const { rate, channels = 1, bits = 16, frames = 16000, blockLength = 34 } = f;
+  const b = new Uint8Array(8 + 34);
+  b.set(Buffer.from("fLaC"), 0);
+  b[4] = 0x80; // last metadata block, type 0 (STREAMINFO)
+  b[5] = blockLength >> 16;
+  b[6] = (blockLength >> 8) & 0xff;
+  b[7] = blockLength & 0xff;
+  const s = 8;
+  new DataView(b.buffer).setUint16(s, 4096);
+  new DataView(b.buffer).setUint16(s + 2, 4096);
+  b[s + 10] = (rate >> 12) & 0xff;
+  b[s + 11] = (rate >> 4) & 0xff;
+  b[s + 12] = ((rate & 0xf) << 4) | ((channels - 1) << 1) | ((bits - 1) >> 4);
+  b[s + 13] = (((bits - 1) & 0xf) << 4) | (Math.floor(frames / 2 ** 32) & 0xf);
+  new DataView(b.buffer).setUint32(s + 14, frames >>> 0);
+  return b;
+}
+
+describe("readAudioHeader and loadItemAudio bound header values before decoding", () => {
+  const write = (name: string, bytes: Uint8Array): string => {
+    const file = path.join(tmp, name);
+    writeFileSync(file, bytes);
+    return file;
+  };
+
+  it.each([0, 1, 999, 0xffffffff, 16_777_216])("a WAV with sample rate %i Hz", async (rate) => {
+    const file = write(`hdr-rate-${rate}.wav`, wavBytes({ rate }));
+    const problem = new RegExp(`^.*hdr-rate-${rate}\\.wav: implausible sample rate ${rate} Hz \\(supported: 1000-384000 Hz\\)`);
+    await expectUserError(() => readAudioHeader(file), `${file}: `, problem);
+    await expectUserError(() => loadItemAudio({ path: file }), `${file}: `, problem);
+  });
+
+  it("a WAV header with 0 channels, a wrong block align or an unsupported encoding", async () => {
+    const none = write("hdr-ch0.wav", wavBytes({ channels: 0 }));
+    await expectUserError(() => readAudioHeader(none), `${none}: implausible channel count 0 (supported: 1-256)`);
+    const align = write("hdr-align.wav", wavBytes({ channels: 2, blockAlign: 1 }));
+    await expectUserError(() => readAudioHeader(align), `${align}: corrupt WAV file (block align 1, expected 4)`);
+    const alaw = write("hdr-alaw.wav", wavBytes({ format: 6, bits: 8 }));
+    await expectUserError(() => readAudioHeader(alaw), `${alaw}: unsupported WAV encoding A-law`);
+    const bits = write("hdr-bits.wav", wavBytes({ bits: 12, blockAlign: 2 }));
+    await expectUserError(() => readAudioHeader(bits), `${bits}: unsupported PCM bit depth 12`);
+  });
+
+  it("a big-endian RIFX WAV gives the same header as decodeWav reads", () => {
+    const w = new WaveFile();
+    w.fromScratch(2, 22050, "16", [[1, 2, 3], [4, 5, 6]], { container: "RIFX" });
+    const file = write("rifx.wav", w.toBuffer());
+    expect(readAudioHeader(file)).toEqual({ sampleRate: 22050, channels: 2, frames: 3, durationSec: 3 / 22050 });
+  });
+
+  it.each([0, 1, 999, 384_001, 1_048_575])("a FLAC whose STREAMINFO says %i Hz, before any decoding", async (rate) => {
+    const file = write(`hdr-rate-${rate}.flac`, flacBytes({ rate }));
+    const problem = `${file}: implausible sample rate ${rate} Hz (supported: 1000-384000 Hz)`;
+    await expectUserError(() => readAudioHeader(file), problem);
+    await expectUserError(() => decodeFlacFile(file), problem);
+    await expectUserError(() => loadItemAudio({ path: file }), problem);
+  });
+
+  it("a FLAC whose first block is not a 34-byte STREAMINFO", async () => {
+    const file = write("hdr-blocklen.flac", flacBytes({ rate: 16000, blockLength: 1000 }));
+    await expectUserError(() => readAudioHeader(file), `${file}: corrupt FLAC (no STREAMINFO block)`);
+    await expectUserError(() => decodeFlacFile(file), `${file}: corrupt FLAC (no STREAMINFO block)`);
+    expect(readAudioHeader(write("hdr-ok.flac", flacBytes({ rate: 44100, channels: 2 })))).toEqual({ sampleRate: 44100, channels: 2, frames: 16000, durationSec: 16000 / 44100 });
   });
 });
 

@@ -18,6 +18,7 @@ function buildWav(opts: {
   bits?: number;
   data: Uint8Array;
   dataSizeOverride?: number;
+  blockAlignOverride?: number;
   extensibleSubformat?: number;
 }): Uint8Array {
   const channels = opts.channels ?? 1;
@@ -37,7 +38,7 @@ function buildWav(opts: {
   v.setUint16(22, channels, true);
   v.setUint32(24, rate, true);
   v.setUint32(28, (rate * channels * bits) / 8, true);
-  v.setUint16(32, (channels * bits) / 8, true);
+  v.setUint16(32, opts.blockAlignOverride ?? (channels * bits) / 8, true);
   v.setUint16(34, bits, true);
   if (ext) {
     v.setUint16(36, 22, true);
@@ -179,6 +180,35 @@ describe("readWav rejects bad files with a one-line UserError naming the file", 
     expectUserError(() => readWav(nan), nan, /NaN or infinite samples \(first at sample 2/);
     const inf = write("inf.wav", buildWav({ format: 3, bits: 32, data: f32bytes([Infinity]) }));
     expectUserError(() => readWav(inf), inf, /NaN or infinite/);
+  });
+});
+
+describe("readWav bounds the header before decoding or resampling", () => {
+  const pcm = new Uint8Array(new Int16Array([1, 2, 3, 4]).buffer);
+
+  it.each([0, 1, 999, 384_001, 16_777_216, 0xffffffff])("sample rate %i Hz is a UserError, also through loadAudio16k", (rate) => {
+    const p = write(`rate-${rate}.wav`, buildWav({ rate, data: pcm }));
+    const problem = new RegExp(`: implausible sample rate ${rate} Hz \\(supported: 1000-384000 Hz\\); corrupt header\\?$`);
+    expectUserError(() => readWav(p), p, problem);
+    // Before the bound, rate 1 asked the resampler for 16000x the samples and 2^32 - 1 for a gigabyte filter.
+    expectUserError(() => loadAudio16k(p), p, problem);
+  });
+
+  it("the bounds themselves are accepted and resampled", () => {
+    for (const rate of [1000, 384_000]) {
+      const p = write(`edge-${rate}.wav`, buildWav({ rate, data: new Uint8Array(rate * 2 * 0.01) }));
+      expect(readWav(p).sampleRate).toBe(rate);
+      expect(loadAudio16k(p).length).toBe(160);
+    }
+  });
+
+  it("channel counts outside 1-256 and an inconsistent block align are UserErrors", () => {
+    const none = write("ch0.wav", buildWav({ channels: 0, data: pcm }));
+    expectUserError(() => readWav(none), none, /: implausible channel count 0 \(supported: 1-256\); corrupt header\?$/);
+    const many = write("ch300.wav", buildWav({ channels: 300, data: new Uint8Array(600) }));
+    expectUserError(() => readWav(many), many, /: implausible channel count 300 /);
+    const align = write("align.wav", buildWav({ channels: 2, blockAlignOverride: 3, data: pcm }));
+    expectUserError(() => readWav(align), align, /: corrupt WAV file \(block align 3, expected 4\)$/);
   });
 });
 

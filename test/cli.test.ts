@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { superb } from "./helpers/cli.js";
+import { spawn } from "node:child_process";
+import { CLI, superb, TEST_CACHE } from "./helpers/cli.js";
 
 
 describe("superb CLI: errors are one line, with a non-zero exit", () => {
@@ -84,14 +85,44 @@ describe("superb run end to end", () => {
     expect(value("asv").value).toBeLessThanOrEqual(40);
     expect(value("asv").secondary.minDCF).toBeGreaterThan(0);
     expect(value("asr").secondary.cer).toBeLessThan(90);
-    // No temporary or checkpoint files are left behind.
-    expect(fs.readdirSync(path.join(results, "fbank")).sort()).toEqual(["asr.json", "asv.json", "ic.json", "ks.json", "pr.json", "sid.json"]);
+    // Each result has its per-item outputs beside it; no temporary or checkpoint files are left behind.
+    const tasks = ["asr", "asv", "ic", "ks", "pr", "sid"];
+    expect(fs.readdirSync(path.join(results, "fbank")).sort()).toEqual(tasks.flatMap((t) => [`${t}.items.jsonl`, `${t}.json`]));
+    const itemLines = (t: string) => fs.readFileSync(path.join(results, "fbank", `${t}.items.jsonl`), "utf8").trim().split("\n").length - 1;
+    expect(itemLines("sid")).toBe(JSON.parse(fs.readFileSync(path.join(results, "fbank", "sid.json"), "utf8")).dataset.counts.test.utterances);
+    expect(itemLines("asv")).toBe(value("asv").secondary.trials);
+    // Compared with itself, every task reproduces its value from its items and differs by exactly 0.
+    const self = await superb(["compare", "fbank", "fbank", "-r", results, "--format", "json", "--resamples", "200"]);
+    expect(self.stderr).toBe("");
+    const rows = JSON.parse(self.stdout) as { task: string; difference: number; verdict: string }[];
+    expect(rows.map((r) => r.task).sort()).toEqual(["asr", "asv", "asv", "ic", "ks", "pr", "sid"]);
+    for (const row of rows) expect([row.difference, row.verdict]).toEqual([0, "inconclusive"]);
 
     const board = await superb(["leaderboard", "--results-dir", results, "--format", "markdown"]);
     expect(board.code).toBe(0);
     expect(board.stdout).toMatch(/\| upstream \| PR PER ↓ \| ASR WER ↓ \| IC ACCURACY ↑ \| SID ACCURACY ↑ \| ASV EER ↓ \| KS ACCURACY ↑ \|/);
     expect(board.stdout).toMatch(/\| fbank \|/);
   }, 600_000);
+
+  it("a run killed with SIGKILL after a checkpoint resumes to exactly the uninterrupted result", async () => {
+    const args = (dir: string) => ["run", "--upstream", "fbank", "--task", "sid", "--profile", "quick", "--steps", "3000", "--results-dir", dir, "--no-progress"];
+    const whole = fs.mkdtempSync(path.join(os.tmpdir(), "superb-whole-"));
+    expect((await superb(args(whole))).code).toBe(0);
+    const killed = fs.mkdtempSync(path.join(os.tmpdir(), "superb-killed-"));
+    const checkpoint = path.join(killed, "fbank", ".sid.checkpoint.safetensors");
+    const child = spawn(process.execPath, [CLI, ...args(killed)], { env: { ...process.env, SUPERB_CACHE_DIR: TEST_CACHE }, stdio: "ignore" });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    while (!fs.existsSync(checkpoint) && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+    child.kill("SIGKILL");
+    await exited;
+    expect(fs.existsSync(path.join(killed, "fbank", "sid.json")), "the run finished before it could be killed").toBe(false);
+    expect((await superb(args(killed))).code).toBe(0);
+    const read = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, "fbank", "sid.json"), "utf8")) as { value: number; devValue: number; secondary: object; layerWeights: number[]; training: { finalTrainLoss: number; bestStep: number; resumedFromStep: number } };
+    const [a, b] = [read(whole), read(killed)];
+    expect(b.training.resumedFromStep).toBeGreaterThan(0);
+    expect([b.value, b.devValue, b.secondary, b.layerWeights, b.training.finalTrainLoss, b.training.bestStep]).toEqual([a.value, a.devValue, a.secondary, a.layerWeights, a.training.finalTrainLoss, a.training.bestStep]);
+    expect(fs.readFileSync(path.join(killed, "fbank", "sid.items.jsonl"), "utf8")).toBe(fs.readFileSync(path.join(whole, "fbank", "sid.items.jsonl"), "utf8"));
+  }, 300_000);
 
   it("probes the speaker information of fbank's layer, well above chance", async () => {
     // Reuses the quick corpus and fbank features the run above cached.

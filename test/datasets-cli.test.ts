@@ -60,7 +60,7 @@ describe.skipIf(!speechCommands)("superb data check and run --data on real speec
     expect(r.stdout).toContain(`${trialFile}:1: `);
     expect(r.stdout).toContain(`${trialFile}:${broken.trials.length + 1}: `);
     expect(r.stdout).toMatch(/\d+ problems:/);
-    expect(r.stderr).toBe("superb: data check found problems (listed above)\n");
+    expect(r.stderr).toBe("superb: data check: found problems (listed above)\n");
   });
 
   it("run --task ks,sid,asv reads speech_commands and voxceleb1, and each result records its dataset", async () => {

@@ -110,4 +110,25 @@ describe("resample", () => {
     expect(() => resample(new Float32Array(4), 0, 16000)).toThrow();
     expect(() => resample(new Float32Array(4), 44100.5, 16000)).toThrow();
   });
+
+  it("rejects rate ratios beyond 256 before allocating the filter or the output", () => {
+    // 1 -> 16000 Hz asked for 16000x the input; 2^32 - 1 -> 16000 Hz for a 10^11-entry phase table.
+    expect(() => resample(new Float32Array(1000), 1, 16000)).toThrow(/^resample: 1 Hz -> 16000 Hz is a ratio beyond 256$/);
+    expect(() => resample(new Float32Array(1000), 0xffffffff, 16000)).toThrow(/^resample: 4294967295 Hz -> 16000 Hz is a ratio beyond 256$/);
+    expect(resample(new Float32Array(256), 16000 * 256, 16000).length).toBe(1);
+  });
+
+  it("rejects options that make the filter infinite or huge", () => {
+    const x = new Float32Array(100);
+    expect(() => resample(x, 22050, 16000, { rolloff: 0 })).toThrow(/^resample: rolloff must be in \(0, 1\], got 0$/);
+    expect(() => resample(x, 22050, 16000, { zeroCrossings: 1e9 })).toThrow(/^resample: zeroCrossings must be an integer in \[1, 1024\], got 1000000000$/);
+    expect(() => resample(x, 22050, 16000, { kaiserBeta: NaN })).toThrow(/^resample: kaiserBeta must be in \[0, 50\], got NaN$/);
+  });
+
+  it("a large down ratio with many phases computes the kernel on the fly instead of a gigabyte table", () => {
+    // 819001 -> 4095 Hz: 4095 phases x ~27000 taps would be 880 MB of float64; on the fly it is 5 outputs.
+    const y = resample(new Float32Array(1000).fill(0.5), 4095 * 200 + 1, 4095);
+    expect(y.length).toBe(5);
+    expect(Number.isFinite(y[2])).toBe(true);
+  }, 2000);
 });

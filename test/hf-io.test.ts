@@ -5,13 +5,16 @@ import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.js";
 import { encodeSafetensors, readSafetensors, type TensorMap } from "../src/safetensors.js";
 import { presetConfig, type Wav2Vec2Config } from "../src/wav2vec2/config.js";
-import { loadHfFolder, saveHfFolder } from "../src/wav2vec2/hf-io.js";
+import { loadHfFolder, readHfConfig, saveHfFolder } from "../src/wav2vec2/hf-io.js";
+import { expectUserError as expectUserErrorAsync } from "./helpers/errors.js";
 import { initParams, makeRng, paramSpecs, weightNormWeight, type ParamMap } from "../src/wav2vec2/params.js";
 import { createWav2Vec2Upstream } from "../src/wav2vec2/upstream.js";
 import { upstream as hfDef } from "../upstreams/hf.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "superb-hf-io-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 let dirCounter = 0;
 function freshDir(): string {
@@ -142,7 +145,6 @@ describe("saveHfFolder / loadHfFolder", () => {
       expect(message).not.toContain("\n");
       expect(message).toMatch(pattern);
     };
-    const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
     expectUserError(() => loadHfFolder(path.join(tmp, "nope")), /nope: no such folder$/);
 
@@ -178,7 +180,7 @@ describe("saveHfFolder / loadHfFolder", () => {
     // config.json problems.
     const badConfig = freshDir();
     fs.writeFileSync(path.join(badConfig, "config.json"), JSON.stringify({ model_type: "hubert" }));
-    expectUserError(() => loadHfFolder(badConfig), /config\.json: wav2vec2 config: model_type is "hubert"/);
+    expectUserError(() => loadHfFolder(badConfig), /config\.json: model_type is "hubert", expected "wav2vec2"$/);
     fs.writeFileSync(path.join(badConfig, "config.json"), "{ not json");
     expectUserError(() => loadHfFolder(badConfig), /config\.json: not valid JSON/);
     const noConfig = freshDir();
@@ -224,6 +226,76 @@ describe("saveHfFolder / loadHfFolder", () => {
     weightMap[names[0]] = "../escape.safetensors";
     fs.writeFileSync(path.join(dir, "model.safetensors.index.json"), JSON.stringify({ weight_map: weightMap }));
     expect(() => loadHfFolder(dir)).toThrow(/invalid shard name/);
+  });
+});
+
+describe("HF folder input validation", () => {
+  const config = presetConfig("tiny");
+  const withConfig = (json: unknown): string => {
+    const dir = freshDir();
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(json));
+    return dir;
+  };
+
+  it.each([
+    ["num_hidden_layers", 2 ** 32, "num_hidden_layers must be an integer in [0, 256], got 4294967296"],
+    ["conv_stride", [1e308, 2, 2, 2, 2, 2, 2], "conv_stride must be a list of 1 to 32 integers in [1, 1024], got 1e+308 at index 0"],
+    ["hidden_size", -1, "hidden_size must be an integer in [1, 16384], got -1"],
+    ["num_attention_heads", "4", 'num_attention_heads must be an integer in [1, 1024], got "4"'],
+    ["conv_kernel", [10, 3], "conv_dim, conv_kernel and conv_stride must have the same length (got 7, 2, 7)"],
+  ])("config.json %s = %j is a UserError naming the file and the field", async (field, value, problem) => {
+    const dir = withConfig({ ...hubConfigJson(config), [field]: value });
+    const file = path.join(dir, "config.json");
+    await expectUserErrorAsync(() => readHfConfig(dir), new RegExp(`^${esc(file)}: ${esc(problem)}$`));
+    await expectUserErrorAsync(() => loadHfFolder(dir), new RegExp(`^${esc(file)}: ${esc(problem)}$`));
+  });
+
+  it("a config.json that is a folder, is not an object, or is huge", async () => {
+    const folder = freshDir();
+    fs.mkdirSync(path.join(folder, "config.json"));
+    await expectUserErrorAsync(() => readHfConfig(folder), `${path.join(folder, "config.json")}: is a directory, expected a JSON file`);
+    await expectUserErrorAsync(() => readHfConfig(withConfig([1, 2])), /config\.json: expected a JSON object$/);
+    const huge = freshDir();
+    fs.writeFileSync(path.join(huge, "config.json"), " ".repeat(17 << 20));
+    await expectUserErrorAsync(() => readHfConfig(huge), new RegExp(`^${esc(path.join(huge, "config.json"))}: 17825792 bytes is too large for a JSON config`));
+  });
+
+  it("a model.safetensors that is a folder (or unreadable) is a UserError naming it", async () => {
+    const dir = withConfig(hubConfigJson(config));
+    const weights = path.join(dir, "model.safetensors");
+    fs.mkdirSync(weights);
+    await expectUserErrorAsync(() => loadHfFolder(dir), `${weights}: is a directory, expected a safetensors file`);
+    fs.rmdirSync(weights);
+    saveHfFolder(dir, config, initParams(config, 1));
+    // Root reads any file, so the permission case only runs as another user.
+    if (process.getuid?.() !== 0) {
+      fs.chmodSync(weights, 0o000);
+      try {
+        await expectUserErrorAsync(() => loadHfFolder(dir), `${weights}: cannot read (EACCES)`);
+      } finally {
+        fs.chmodSync(weights, 0o644);
+      }
+    }
+  });
+
+  it("model.safetensors.index.json: weight_map must map names to shard files inside the folder", async () => {
+    const dir = withConfig(hubConfigJson(config));
+    const index = path.join(dir, "model.safetensors.index.json");
+    const problem = (json: string, pattern: string | RegExp) => {
+      fs.writeFileSync(index, json);
+      return expectUserErrorAsync(() => loadHfFolder(dir), pattern);
+    };
+    await problem("null", `${index}: expected a JSON object`);
+    await problem("{}", `${index}: weight_map must be an object mapping tensor names to shard files`);
+    await problem('{"weight_map": ["model-1.safetensors"]}', `${index}: weight_map must be an object mapping tensor names to shard files`);
+    await problem('{"weight_map": "model-1.safetensors"}', `${index}: weight_map must be an object mapping tensor names to shard files`);
+    await problem('{"weight_map": {}}', `${index}: empty weight_map`);
+    await problem('{"weight_map": {"a": 7}}', `${index}: invalid shard name 7`);
+    await problem('{"weight_map": {"a": "/etc/passwd.safetensors"}}', `${index}: invalid shard name "/etc/passwd.safetensors"`);
+    await problem('{"weight_map": {"a": "../up.safetensors"}}', `${index}: invalid shard name "../up.safetensors"`);
+    await problem('{"weight_map": {"a": "sub/x.safetensors"}}', `${index}: invalid shard name "sub/x.safetensors"`);
+    await problem('{"weight_map": {"a": "x\\u0000.safetensors"}}', /index\.json: invalid shard name "x\\u0000\.safetensors"$/);
+    await problem('{"weight_map": {"a": "model.bin"}}', `${index}: invalid shard name "model.bin"`);
   });
 });
 

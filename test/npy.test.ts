@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.js";
 import { decodeNpy, encodeNpy, npyHeader, readNpy, writeNpy } from "../src/npy.js";
+import { expectUserError } from "./helpers/errors.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "superb-npy-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -84,5 +85,16 @@ describe("npy", () => {
     expect(() => decodeNpy(Buffer.from("hello world, not numpy"), "j.npy")).toThrow(UserError);
     expect(() => encodeNpy(new Float32Array(5), [2, 3])).toThrow(/needs 6 values/);
     expect(() => readNpy(path.join(tmp, "missing.npy"))).toThrow(/missing\.npy: no such file/);
+  });
+
+  it("rejects an oversized header and a shape whose size overflows, naming the file", async () => {
+    // Format 2.0: a 4-byte header length; 100000 bytes of header is no float32 array's.
+    const long = new Uint8Array(12 + 100_000);
+    long.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0]);
+    new DataView(long.buffer).setUint32(8, 100_000, true);
+    long.set(Buffer.from("{'descr': '<f4', 'fortran_order': False, 'shape': (0,), }"), 12);
+    await expectUserError(() => decodeNpy(long, "long.npy"), "long.npy: header length 100000 is implausible (limit 65536)");
+    const big = handBuilt("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", [0]);
+    await expectUserError(() => decodeNpy(big, "big.npy"), "big.npy: shape (4294967296, 4294967296) is implausibly large");
   });
 });

@@ -1,5 +1,18 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeSafetensors, encodeSafetensors, type TensorMap } from "../src/safetensors.js";
+import { decodeSafetensors, encodeSafetensors, readSafetensors, type TensorMap } from "../src/safetensors.js";
+import { expectUserError } from "./helpers/errors.js";
+
+/** A file of the given header entries followed by `dataBytes` zero bytes. */
+function withHeader(header: Record<string, unknown>, dataBytes: number): Uint8Array {
+  const json = Buffer.from(JSON.stringify(header));
+  const bytes = new Uint8Array(8 + json.length + dataBytes);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+  bytes.set(json, 8);
+  return bytes;
+}
 
 function sample(): TensorMap {
   return new Map([
@@ -53,5 +66,35 @@ describe("safetensors", () => {
     expect(() => decodeSafetensors(lying({ dtype: "I8", shape: [4], data_offsets: [0, 4] }), "s")).toThrow(/unsupported dtype I8/);
     expect(() => decodeSafetensors(lying({ dtype: "F32", shape: [4], data_offsets: [8, 24] }), "s")).toThrow(/truncated: tensor t/);
     expect(() => decodeSafetensors(lying({ dtype: "F32", shape: [-1], data_offsets: [0, 4] }), "s")).toThrow(/invalid shape/);
+  });
+
+  it("requires the tensors to tile the data exactly: no overlap, hole or trailing bytes", async () => {
+    const f32 = (begin: number, end: number) => ({ dtype: "F32", shape: [(end - begin) / 4], data_offsets: [begin, end] });
+    await expectUserError(() => decodeSafetensors(withHeader({ a: f32(0, 8), b: f32(4, 12) }, 12), "o.safetensors"), "o.safetensors: tensors a and b overlap");
+    await expectUserError(() => decodeSafetensors(withHeader({ a: f32(0, 4), b: f32(8, 12) }, 12), "g.safetensors"), "g.safetensors: 4 data bytes before tensor b belong to no tensor");
+    await expectUserError(() => decodeSafetensors(withHeader({ a: f32(4, 8) }, 8), "s.safetensors"), "s.safetensors: 4 data bytes before tensor a belong to no tensor");
+    await expectUserError(() => decodeSafetensors(withHeader({ a: f32(0, 4) }, 12), "t.safetensors"), "t.safetensors: 8 data bytes after the last tensor belong to no tensor");
+    // Zero-size tensors may sit anywhere, even at the same offset as another.
+    const empty = { dtype: "F32", shape: [0], data_offsets: [4, 4] };
+    expect(decodeSafetensors(withHeader({ z: empty, a: f32(0, 4), b: f32(4, 8) }, 8), "z").tensors.get("z")?.shape).toEqual([0]);
+  });
+
+  it("rejects implausible header lengths, dtypes and shapes before allocating", async () => {
+    const huge = new Uint8Array(16);
+    new DataView(huge.buffer).setBigUint64(0, 2n ** 53n, true);
+    await expectUserError(() => decodeSafetensors(huge, "h.safetensors"), "h.safetensors: header length 9007199254740992 is implausible");
+    const proto = withHeader({ t: { dtype: "constructor", shape: [1], data_offsets: [0, 4] } }, 4);
+    await expectUserError(() => decodeSafetensors(proto, "p.safetensors"), "p.safetensors: tensor t: unsupported dtype constructor");
+    const overflow = withHeader({ t: { dtype: "F32", shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 4] } }, 4);
+    await expectUserError(() => decodeSafetensors(overflow, "x.safetensors"), "x.safetensors: tensor t: shape [1073741824,1073741824,1073741824] is implausibly large");
+  });
+
+  it("readSafetensors names a folder given as the file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "superb-st-"));
+    try {
+      await expectUserError(() => readSafetensors(dir), `${dir}: is a directory, expected a safetensors file`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -96,6 +96,40 @@ describe("wav2vec2 config", () => {
     expect(() => parseWav2Vec2Config(bad)).toThrow(UserError);
     expect(() => parseWav2Vec2Config(bad)).toThrow(message);
   });
+
+  // Each of these used to pass (or reach paramSpecs, which would loop 2^32 times) before a bound was checked.
+  it.each([
+    ["num_hidden_layers", { num_hidden_layers: 2 ** 32 }, "num_hidden_layers must be an integer in [0, 256], got 4294967296"],
+    ["hidden_size", { hidden_size: -1 }, "hidden_size must be an integer in [1, 16384], got -1"],
+    ["hidden_size", { hidden_size: "768" }, 'hidden_size must be an integer in [1, 16384], got "768"'],
+    ["intermediate_size", { intermediate_size: 1e9 }, "intermediate_size must be an integer in [1, 65536], got 1000000000"],
+    ["num_attention_heads", { num_attention_heads: 0 }, "num_attention_heads must be an integer in [1, 1024], got 0"],
+    ["conv_stride", { conv_stride: [1e308, 2, 2, 2, 2, 2, 2] }, "conv_stride must be a list of 1 to 32 integers in [1, 1024], got 1e+308 at index 0"],
+    ["conv_kernel", { conv_kernel: [10, 3, 3, 3, 3, 2, 2000] }, "conv_kernel must be a list of 1 to 32 integers in [1, 1024], got 2000 at index 6"],
+    ["conv_dim", { conv_dim: new Array(1_000_000).fill(512) }, "conv_dim must be a list of 1 to 32 integers in [1, 16384], got a list of 1000000 entries"],
+    ["conv list lengths", { conv_dim: [512, 512], conv_kernel: [10, 3], conv_stride: [5, 2, 2] }, "conv_dim, conv_kernel and conv_stride must have the same length (got 2, 2, 3)"],
+    ["layer_norm_eps", { layer_norm_eps: 0 }, "layer_norm_eps must be a number in (0, 1], got 0"],
+    ["layer_norm_eps", { layer_norm_eps: "1e-5" }, 'layer_norm_eps must be a number in (0, 1], got "1e-5"'],
+    ["contrastive_logits_temperature", { contrastive_logits_temperature: 1e308 }, "contrastive_logits_temperature must be a number in (0, 1000000], got 1e+308"],
+    ["mask_time_length", { mask_time_length: 1e6 }, "mask_time_length must be an integer in [1, 4096], got 1000000"],
+    ["num_negatives", { num_negatives: 2 ** 31 }, "num_negatives must be an integer in [0, 4096], got 2147483648"],
+    ["hidden_dropout", { hidden_dropout: 1.5 }, "hidden_dropout must be a number in [0, 1], got 1.5"],
+    ["layerdrop", { layerdrop: "0.1" }, 'layerdrop must be a number in [0, 1], got "0.1"'],
+  ])("bounds every numeric field: %s", (_field, bad, problem) => {
+    let caught: unknown;
+    try {
+      parseWav2Vec2Config(bad);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(UserError);
+    expect((caught as UserError).message).toBe(`wav2vec2 config: ${problem}`);
+  });
+
+  it("the largest published geometry (XLS-R 2B: 48 x 1920, 16 heads) is within the bounds", () => {
+    const c = parseWav2Vec2Config({ hidden_size: 1920, num_hidden_layers: 48, num_attention_heads: 16, intermediate_size: 7680, hidden_dropout: 0, layerdrop: null });
+    expect([c.hidden_size, c.num_hidden_layers]).toEqual([1920, 48]);
+  });
 });
 
 describe("wav2vec2 params", () => {

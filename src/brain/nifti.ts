@@ -4,7 +4,8 @@
  * encodeNifti1 writes a minimal single-file float32 NIfTI-1 (for tests and simulated sets).
  */
 import { readUserFile } from "../fs-atomic.js";
-import { gunzipSync } from "node:zlib";
+import { kMaxLength } from "node:buffer";
+import { constants as zlibConstants, gunzipSync, type ZlibOptions } from "node:zlib";
 import * as nifti from "nifti-reader-js";
 import { UserError, oneLine } from "../errors.js";
 
@@ -34,34 +35,84 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return out;
 }
 
-/** Decodes NIfTI bytes (gzip-compressed or not); `source` names the file in errors. */
-export function decodeNifti(raw: Uint8Array, source: string): NiftiImage {
-  let bytes = raw;
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (err) {
-      throw new UserError(`${source}: corrupt gzip data (${oneLine(err)})`);
-    }
-  }
-  const buffer = toArrayBuffer(bytes);
+/** Fixed header sizes; the voxels cannot start inside the header. */
+const HEADER_BYTES = { 1: 348, 2: 540 } as const;
+
+/** Where the voxels are and what they hold, checked against the header alone (not the file size). */
+interface Layout {
+  dims: number[];
+  type: { name: string; bytes: number };
+  offset: number;
+  count: number;
+  /** offset + count * bytes: the bytes the image needs. */
+  end: number;
+}
+
+/**
+ * Reads the fixed header only: nifti-reader-js also walks the extensions, trusting their sizes
+ * (a negative one loops forever), and this reader has no use for them.
+ */
+function readFixedHeader(buffer: ArrayBuffer, source: string): nifti.NIFTI1 | nifti.NIFTI2 {
   if (!nifti.isNIFTI(buffer)) throw new UserError(`${source}: not a NIfTI-1 or NIfTI-2 file (no "n+1"/"n+2" magic)`);
-  let header: nifti.NIFTI1 | nifti.NIFTI2;
+  const size = nifti.isNIFTI2(buffer) ? HEADER_BYTES[2] : HEADER_BYTES[1];
+  if (buffer.byteLength < size) throw new UserError(source, `truncated NIfTI header (${buffer.byteLength} of ${size} bytes)`);
   try {
-    header = nifti.readHeader(buffer);
+    return nifti.readHeader(buffer.slice(0, size));
   } catch (err) {
     throw new UserError(`${source}: unreadable NIfTI header (${oneLine(err)})`);
   }
+}
+
+/** The voxel layout, every header field bounded; the caller compares `end` with the bytes it has. */
+function layoutOf(header: nifti.NIFTI1 | nifti.NIFTI2, source: string): Layout {
   const ndim = Number(header.dims[0]);
   if (!Number.isInteger(ndim) || ndim < 1 || ndim > 7) throw new UserError(`${source}: invalid NIfTI dimension count ${ndim}`);
   const dims = header.dims.slice(1, ndim + 1).map(Number);
   if (!dims.every((d) => Number.isSafeInteger(d) && d >= 1)) throw new UserError(`${source}: invalid NIfTI dimensions ${dims.join("x")}`);
   const type = DATATYPES[header.datatypeCode];
   if (!type) throw new UserError(`${source}: NIfTI data type code ${header.datatypeCode} is not supported (use float32, float64 or an integer type)`);
-  const count = dims.reduce((a, b) => a * b, 1);
+  if (header.numBitsPerVoxel !== type.bytes * 8) {
+    throw new UserError(source, `NIfTI bitpix ${header.numBitsPerVoxel} does not match data type ${type.name} (${type.bytes * 8} bits)`);
+  }
   const offset = Number(header.vox_offset);
-  const needed = offset + count * type.bytes;
-  if (needed > bytes.byteLength) throw new UserError(`${source}: truncated: ${dims.join("x")} ${type.name} voxels need ${needed} bytes, file has ${bytes.byteLength}`);
+  const min = header instanceof nifti.NIFTI2 ? HEADER_BYTES[2] : HEADER_BYTES[1];
+  if (!Number.isSafeInteger(offset) || offset < min) throw new UserError(source, `invalid NIfTI vox_offset ${offset} (must be an integer >= ${min}, the header size)`);
+  // Products past 2^53 lose exactness; no file is that large, so stop there.
+  const count = dims.reduce((a, b) => a * b, 1);
+  const end = offset + count * type.bytes;
+  if (!Number.isSafeInteger(end)) throw new UserError(source, `NIfTI dimensions ${dims.join("x")} are implausibly large`);
+  return { dims, type, offset, count, end };
+}
+
+/** Bytes a .nii.gz may decompress to beyond what its header declares (writers that pad). */
+const GZIP_SLACK = 1 << 20;
+
+/** Gunzips a .nii.gz no further than its header says the image needs, so a gzip bomb stops early. */
+function gunzipNifti(raw: Uint8Array, source: string): Uint8Array {
+  const gunzip = (input: Uint8Array, opts: ZlibOptions): Buffer => {
+    try {
+      return gunzipSync(input, opts);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw new UserError(source, "decompresses to more data than its NIfTI header declares");
+      throw new UserError(`${source}: corrupt gzip data (${oneLine(err)})`);
+    }
+  };
+  // A prefix of the stream, flushed as if cut there, yields the header (deflate expands at most ~1000x).
+  const prefix = (n: number): Buffer => gunzip(raw.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  let n = 1024;
+  let head = prefix(n);
+  while (head.length < HEADER_BYTES[2] && n < raw.length) head = prefix((n *= 4));
+  const { end } = layoutOf(readFixedHeader(toArrayBuffer(head), source), source);
+  return gunzip(raw, { maxOutputLength: Math.min(end + GZIP_SLACK, kMaxLength) });
+}
+
+/** Decodes NIfTI bytes (gzip-compressed or not); `source` names the file in errors. */
+export function decodeNifti(raw: Uint8Array, source: string): NiftiImage {
+  const bytes = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipNifti(raw, source) : raw;
+  const buffer = toArrayBuffer(bytes);
+  const header = readFixedHeader(buffer, source);
+  const { dims, type, offset, count, end } = layoutOf(header, source);
+  if (end > bytes.byteLength) throw new UserError(`${source}: truncated: ${dims.join("x")} ${type.name} voxels need ${end} bytes, file has ${bytes.byteLength}`);
   const view = new DataView(buffer, offset, count * type.bytes);
   const le = header.littleEndian;
   const data = new Float32Array(count);

@@ -104,6 +104,6 @@ export function registerDataCommands(program: Command): void {
           for (const p of problems.problems) process.stdout.write(`  ${formatProblem(p)}\n`);
         } else process.stdout.write("no problems found\n");
       }
-      if (failed) throw new UserError("superb data check", "found problems (listed above)");
+      if (failed) throw new UserError("data check", "found problems (listed above)");
     });
 }

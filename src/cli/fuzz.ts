@@ -45,7 +45,7 @@ async function fuzzCommand(opts: FuzzCliOptions): Promise<void> {
   process.stdout.write(opts.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${formatFuzzTable(report)}\n`);
   const findings = report.formats.flatMap((f) => f.findings);
   for (const f of findings) info(`${f.format} ${f.mutant === null ? "seed" : `#${f.mutant}`} (${f.seed}; ${f.mutation}): ${f.outcome}: ${f.message}${f.savedTo ? ` [saved to ${f.savedTo}]` : ""}`);
-  if (findings.length > 0) throw new UserError("superb fuzz", `${findings.length} finding${findings.length === 1 ? "" : "s"} (${FINDING_OUTCOMES.join(", ")}; listed above)`);
+  if (findings.length > 0) throw new UserError("fuzz", `${findings.length} finding${findings.length === 1 ? "" : "s"} (${FINDING_OUTCOMES.join(", ")}; listed above)`);
 }
 
 export function registerFuzzCommand(program: Command): void {

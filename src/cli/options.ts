@@ -38,6 +38,13 @@ export function integerList(value: string): number[] {
   return parts.map(positiveInteger);
 }
 
+/** "1e-4,1e-3" -> [0.0001, 0.001] (positive numbers: a learning-rate grid). */
+export function positiveNumberList(value: string): number[] {
+  const parts = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new InvalidArgumentError("expected a positive number or a comma-separated list of them");
+  return parts.map(positiveNumber);
+}
+
 /** "0,1,2" -> [0, 1, 2] (non-negative integers: seeds, indices). */
 export function nonNegativeIntegerList(value: string): number[] {
   const parts = value.split(",").map((s) => s.trim()).filter(Boolean);

@@ -16,8 +16,14 @@ export interface ResampleOptions {
   kaiserBeta?: number;
 }
 
-/** Phase tables larger than this (rate ratios with a huge numerator) are computed on the fly instead. */
+/** Phase tables with more phases or entries than this are computed on the fly instead (same values, slower). */
 const MAX_TABLE_PHASES = 4096;
+const MAX_TABLE_ENTRIES = 1 << 22;
+/**
+ * Rate ratios beyond this are misuse, not audio: the filter grows with the down ratio and the
+ * output with the up ratio (384 kHz -> 16 kHz is 24).
+ */
+export const MAX_RESAMPLE_RATIO = 256;
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
@@ -80,7 +86,7 @@ function polyphaseFilter(fromRate: number, toRate: number, up: number, zeros: nu
   const J = Math.ceil(halfWidth) + 1;
   const taps = 2 * J;
   let table: Float64Array | null = null;
-  if (up <= MAX_TABLE_PHASES) {
+  if (up <= MAX_TABLE_PHASES && up * taps <= MAX_TABLE_ENTRIES) {
     table = new Float64Array(up * taps);
     for (let p = 0; p < up; p++) {
       const frac = p / up;
@@ -95,11 +101,24 @@ function polyphaseFilter(fromRate: number, toRate: number, up: number, zeros: nu
   return filter;
 }
 
+/** The options with defaults; out-of-range ones would make the filter infinite (or empty). */
+function checkOptions(opts: ResampleOptions): { zeros: number; rolloff: number; beta: number } {
+  const { zeroCrossings: zeros = 64, rolloff = 0.95, kaiserBeta: beta = 10 } = opts;
+  if (!Number.isInteger(zeros) || zeros < 1 || zeros > 1024) throw new Error(`resample: zeroCrossings must be an integer in [1, 1024], got ${zeros}`);
+  if (!(rolloff > 0 && rolloff <= 1)) throw new Error(`resample: rolloff must be in (0, 1], got ${rolloff}`);
+  if (!(beta >= 0 && beta <= 50)) throw new Error(`resample: kaiserBeta must be in [0, 50], got ${beta}`);
+  return { zeros, rolloff, beta };
+}
+
 /** Resamples `x` from `fromRate` to `toRate` (positive integers, Hz). Returns a new array. */
 export function resample(x: Float32Array, fromRate: number, toRate: number, opts: ResampleOptions = {}): Float32Array {
   if (!Number.isInteger(fromRate) || !Number.isInteger(toRate) || fromRate <= 0 || toRate <= 0) {
     throw new Error(`sample rates must be positive integers, got ${fromRate} and ${toRate}`);
   }
+  if (Math.max(fromRate / toRate, toRate / fromRate) > MAX_RESAMPLE_RATIO) {
+    throw new Error(`resample: ${fromRate} Hz -> ${toRate} Hz is a ratio beyond ${MAX_RESAMPLE_RATIO}`);
+  }
+  const { zeros, rolloff, beta } = checkOptions(opts);
   if (fromRate === toRate) return x.slice();
   const g = gcd(fromRate, toRate);
   const up = toRate / g; // L
@@ -109,7 +128,7 @@ export function resample(x: Float32Array, fromRate: number, toRate: number, opts
   const n = x.length;
   if (n === 0) return out;
 
-  const { J, taps, kernel, table } = polyphaseFilter(fromRate, toRate, up, opts.zeroCrossings ?? 64, opts.rolloff ?? 0.95, opts.kaiserBeta ?? 10);
+  const { J, taps, kernel, table } = polyphaseFilter(fromRate, toRate, up, zeros, rolloff, beta);
   const scratch = table ? null : new Float64Array(taps);
   const taps8 = taps & ~7;
 

@@ -126,58 +126,82 @@ function cloneConfig(c: Wav2Vec2Config): Wav2Vec2Config {
   return { ...c, conv_dim: [...c.conv_dim], conv_kernel: [...c.conv_kernel], conv_stride: [...c.conv_stride] };
 }
 
-type FieldKind = "posint" | "nonnegint" | "posnum" | "prob" | "bool" | "intlist";
-const FIELD_KINDS: Record<Exclude<keyof Wav2Vec2Config, "feat_extract_norm" | "hidden_act">, FieldKind> = {
-  conv_dim: "intlist",
-  conv_kernel: "intlist",
-  conv_stride: "intlist",
-  conv_bias: "bool",
-  hidden_size: "posint",
-  num_hidden_layers: "nonnegint",
-  num_attention_heads: "posint",
-  intermediate_size: "posint",
-  num_conv_pos_embeddings: "posint",
-  num_conv_pos_embedding_groups: "posint",
-  do_stable_layer_norm: "bool",
-  layer_norm_eps: "posnum",
-  num_codevector_groups: "posint",
-  num_codevectors_per_group: "posint",
-  codevector_dim: "posint",
-  proj_codevector_dim: "posint",
-  mask_time_prob: "prob",
-  mask_time_length: "posint",
-  num_negatives: "nonnegint",
-  contrastive_logits_temperature: "posnum",
-  diversity_loss_weight: "posnum",
+/**
+ * Every numeric field is bounded before anything is built from it: an absurd value (2^32 layers,
+ * a stride of 1e308) would otherwise hang or exhaust memory in paramSpecs or the model. The bounds
+ * are generous: the largest published wav2vec2 (XLS-R 2B) has 48 layers of 1920.
+ */
+type FieldSpec =
+  | { kind: "int"; min: number; max: number }
+  | { kind: "num"; min: number; max: number; minExclusive?: boolean }
+  | { kind: "bool" }
+  | { kind: "intlist"; maxLength: number; min: number; max: number };
+
+const int = (min: number, max: number): FieldSpec => ({ kind: "int", min, max });
+const positive = (max: number): FieldSpec => ({ kind: "num", min: 0, max, minExclusive: true });
+const MAX_CONV_LAYERS = 32;
+
+const FIELD_SPECS: Record<Exclude<keyof Wav2Vec2Config, "feat_extract_norm" | "hidden_act">, FieldSpec> = {
+  conv_dim: { kind: "intlist", maxLength: MAX_CONV_LAYERS, min: 1, max: 16384 },
+  conv_kernel: { kind: "intlist", maxLength: MAX_CONV_LAYERS, min: 1, max: 1024 },
+  conv_stride: { kind: "intlist", maxLength: MAX_CONV_LAYERS, min: 1, max: 1024 },
+  conv_bias: { kind: "bool" },
+  hidden_size: int(1, 16384),
+  num_hidden_layers: int(0, 256),
+  num_attention_heads: int(1, 1024),
+  intermediate_size: int(1, 65536),
+  num_conv_pos_embeddings: int(1, 1024),
+  num_conv_pos_embedding_groups: int(1, 16384),
+  do_stable_layer_norm: { kind: "bool" },
+  layer_norm_eps: positive(1),
+  num_codevector_groups: int(1, 1024),
+  num_codevectors_per_group: int(1, 65536),
+  codevector_dim: int(1, 16384),
+  proj_codevector_dim: int(1, 16384),
+  mask_time_prob: { kind: "num", min: 0, max: 1 },
+  mask_time_length: int(1, 4096),
+  num_negatives: int(0, 4096),
+  contrastive_logits_temperature: positive(1e6),
+  diversity_loss_weight: positive(1e6),
 };
 
-function checkField(name: string, kind: FieldKind, v: unknown): void {
-  const bad = (what: string): never => {
-    throw new UserError(`wav2vec2 config: "${name}" must be ${what}, got ${JSON.stringify(v)}`);
-  };
-  switch (kind) {
-    case "posint":
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) bad("a positive integer");
-      break;
-    case "nonnegint":
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 0) bad("a non-negative integer");
-      break;
-    case "posnum":
-      if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) bad("a positive number");
-      break;
-    case "prob":
-      if (typeof v !== "number" || !(v >= 0 && v <= 1)) bad("a number in [0, 1]");
-      break;
+/** HF fields this model does not use (dropout, feature masking) but that must still be probabilities when set. */
+const IGNORED_PROBABILITIES = [
+  "hidden_dropout", "attention_dropout", "activation_dropout", "feat_proj_dropout", "feat_quantizer_dropout",
+  "final_dropout", "layerdrop", "mask_feature_prob",
+];
+
+/** A value as the error shows it: numbers as JS prints them (NaN, 1e+308), the rest as JSON, long lists by length. */
+function show(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (Array.isArray(v) && v.length > 8) return `a list of ${v.length} entries`;
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** The problem with `v` as a value of `name`, or undefined when it fits the spec. */
+function fieldProblem(name: string, spec: FieldSpec, v: unknown): string | undefined {
+  switch (spec.kind) {
+    case "int":
+      if (typeof v === "number" && Number.isInteger(v) && v >= spec.min && v <= spec.max) return undefined;
+      return `${name} must be an integer in [${spec.min}, ${spec.max}], got ${show(v)}`;
+    case "num": {
+      if (typeof v === "number" && (spec.minExclusive ? v > spec.min : v >= spec.min) && v <= spec.max) return undefined;
+      return `${name} must be a number in ${spec.minExclusive ? "(" : "["}${spec.min}, ${spec.max}], got ${show(v)}`;
+    }
     case "bool":
-      if (typeof v !== "boolean") bad("true or false");
-      break;
-    case "intlist":
-      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "number" && Number.isInteger(x) && x >= 1)) {
-        bad("a non-empty list of positive integers");
-      }
-      break;
+      return typeof v === "boolean" ? undefined : `${name} must be true or false, got ${show(v)}`;
+    case "intlist": {
+      const what = `${name} must be a list of 1 to ${spec.maxLength} integers in [${spec.min}, ${spec.max}]`;
+      if (!Array.isArray(v) || v.length === 0 || v.length > spec.maxLength) return `${what}, got ${show(v)}`;
+      const bad = v.findIndex((x) => typeof x !== "number" || !Number.isInteger(x) || x < spec.min || x > spec.max);
+      return bad < 0 ? undefined : `${what}, got ${show(v[bad])} at index ${bad}`;
+    }
   }
 }
+
+/** Errors about a config say "wav2vec2 config" as their subject; readHfConfig puts the file there instead. */
+export const CONFIG_SUBJECT = "wav2vec2 config";
+const configError = (problem: string): UserError => new UserError(CONFIG_SUBJECT, problem);
 
 /**
  * Reads a wav2vec2 config from a parsed config.json object (HF format). Unknown fields (dropout
@@ -186,60 +210,66 @@ function checkField(name: string, kind: FieldKind, v: unknown): void {
  */
 export function parseWav2Vec2Config(json: unknown): Wav2Vec2Config {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new UserError("wav2vec2 config: expected a JSON object");
+    throw configError("expected a JSON object");
   }
   const obj = json as Record<string, unknown>;
   if (obj.model_type !== undefined && obj.model_type !== "wav2vec2") {
-    throw new UserError(`wav2vec2 config: model_type is "${String(obj.model_type)}", expected "wav2vec2"`);
+    throw configError(`model_type is "${String(obj.model_type)}", expected "wav2vec2"`);
+  }
+  for (const key of IGNORED_PROBABILITIES) {
+    const problem = obj[key] === undefined || obj[key] === null ? undefined : fieldProblem(key, { kind: "num", min: 0, max: 1 }, obj[key]);
+    if (problem) throw configError(problem);
   }
   const out = cloneConfig(HF_DEFAULTS) as unknown as Record<string, unknown>;
   for (const key of Object.keys(HF_DEFAULTS)) {
-    if (obj[key] !== undefined && obj[key] !== null) {
-      out[key] = Array.isArray(obj[key]) ? [...(obj[key] as unknown[])] : obj[key];
-    }
+    if (obj[key] !== undefined && obj[key] !== null) out[key] = obj[key];
   }
+  // Checked before the lists are copied: a hostile config.json may hold millions of entries.
+  checkFields(out);
+  for (const key of ["conv_dim", "conv_kernel", "conv_stride"]) out[key] = [...(out[key] as number[])];
   // The feature encoder's activation is a separate HF field; only GELU is implemented.
   for (const act of ["hidden_act", "feat_extract_activation"] as const) {
     if (obj[act] !== undefined && obj[act] !== "gelu") {
-      throw new UserError(`wav2vec2 config: ${act} "${String(obj[act])}" is not supported (only "gelu")`);
+      throw configError(`${act} "${String(obj[act])}" is not supported (only "gelu")`);
     }
   }
   if (obj.num_feat_extract_layers !== undefined && Array.isArray(obj.conv_dim) && obj.num_feat_extract_layers !== obj.conv_dim.length) {
-    throw new UserError("wav2vec2 config: num_feat_extract_layers does not match the length of conv_dim");
+    throw configError("num_feat_extract_layers does not match the length of conv_dim");
   }
   // Adapters add parameters and change outputs; this project does not support them.
   if (obj.add_adapter === true || (obj.adapter_attn_dim !== undefined && obj.adapter_attn_dim !== null)) {
-    throw new UserError("wav2vec2 config: adapters (add_adapter / adapter_attn_dim) are not supported");
+    throw configError("adapters (add_adapter / adapter_attn_dim) are not supported");
   }
   return validateConfig(out as unknown as Wav2Vec2Config);
 }
 
-/** Checks types and cross-field consistency; returns the same object. */
+function checkFields(rec: Record<string, unknown>): void {
+  for (const [name, spec] of Object.entries(FIELD_SPECS)) {
+    const problem = fieldProblem(name, spec, rec[name]);
+    if (problem) throw configError(problem);
+  }
+}
+
+/** Checks types, bounds and cross-field consistency; returns the same object. */
 export function validateConfig(c: Wav2Vec2Config): Wav2Vec2Config {
-  const rec = c as unknown as Record<string, unknown>;
-  for (const [name, kind] of Object.entries(FIELD_KINDS)) checkField(name, kind, rec[name]);
+  checkFields(c as unknown as Record<string, unknown>);
   if (c.feat_extract_norm !== "group" && c.feat_extract_norm !== "layer") {
-    throw new UserError(`wav2vec2 config: feat_extract_norm must be "group" or "layer", got ${JSON.stringify(c.feat_extract_norm)}`);
+    throw configError(`feat_extract_norm must be "group" or "layer", got ${JSON.stringify(c.feat_extract_norm)}`);
   }
   if (c.hidden_act !== "gelu") {
-    throw new UserError(`wav2vec2 config: hidden_act "${String(c.hidden_act)}" is not supported (only "gelu")`);
+    throw configError(`hidden_act "${String(c.hidden_act)}" is not supported (only "gelu")`);
   }
   if (c.conv_kernel.length !== c.conv_dim.length || c.conv_stride.length !== c.conv_dim.length) {
-    throw new UserError(
-      `wav2vec2 config: conv_dim, conv_kernel and conv_stride must have the same length ` +
-        `(got ${c.conv_dim.length}, ${c.conv_kernel.length}, ${c.conv_stride.length})`,
-    );
+    throw configError(`conv_dim, conv_kernel and conv_stride must have the same length (got ${c.conv_dim.length}, ${c.conv_kernel.length}, ${c.conv_stride.length})`);
   }
   if (c.hidden_size % c.num_attention_heads !== 0) {
-    throw new UserError(`wav2vec2 config: hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${c.num_attention_heads}`);
+    throw configError(`hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${c.num_attention_heads}`);
   }
   if (c.hidden_size % c.num_conv_pos_embedding_groups !== 0) {
-    throw new UserError(
-      `wav2vec2 config: hidden_size ${c.hidden_size} is not divisible by num_conv_pos_embedding_groups ${c.num_conv_pos_embedding_groups}`,
-    );
+    throw configError(`hidden_size ${c.hidden_size} is not divisible by num_conv_pos_embedding_groups ${c.num_conv_pos_embedding_groups}`);
   }
   if (c.codevector_dim % c.num_codevector_groups !== 0) {
-    throw new UserError(`wav2vec2 config: codevector_dim ${c.codevector_dim} is not divisible by num_codevector_groups ${c.num_codevector_groups}`);
+    throw configError(`codevector_dim ${c.codevector_dim} is not divisible by num_codevector_groups ${c.num_codevector_groups}`);
   }
   return c;
 }

@@ -11,7 +11,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { oneLine, UserError } from "../errors.js";
 import { readSafetensors, encodeSafetensors, type TensorMap } from "../safetensors.js";
-import { configToJson, parseWav2Vec2Config, type Wav2Vec2Config } from "./config.js";
+import { readUserFile } from "../fs-atomic.js";
+import { CONFIG_SUBJECT, configToJson, parseWav2Vec2Config, type Wav2Vec2Config } from "./config.js";
 import { normalizeHfParamName, paramSpecs, validateParams, weightNormG, type ParamMap, type ParamTensor } from "./params.js";
 
 export const CONFIG_FILE = "config.json";
@@ -61,17 +62,28 @@ export const PREPROCESSOR_FILE = "preprocessor_config.json";
 export function readDoNormalize(dir: string): boolean {
   const file = path.join(dir, PREPROCESSOR_FILE);
   if (!fs.existsSync(file)) return false;
+  const v = readJsonObject(file).do_normalize;
+  if (v === undefined) return false;
+  if (typeof v !== "boolean") throw new UserError(`${file}: do_normalize must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** config.json and the shard index are kilobytes (hundreds with thousands of labels or tensors); 16 MiB is neither. */
+const MAX_JSON_BYTES = 16 << 20;
+
+/** A JSON object from a file; unreadable, oversized, invalid or non-object content is a UserError naming it. */
+function readJsonObject(file: string): Record<string, unknown> {
+  const size = fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  if (size > MAX_JSON_BYTES) throw new UserError(file, `${size} bytes is too large for a JSON config (limit ${MAX_JSON_BYTES})`);
+  const text = Buffer.from(readUserFile(file, "a JSON file")).toString("utf8");
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, "utf8"));
+    json = JSON.parse(text);
   } catch (err) {
     throw new UserError(`${file}: not valid JSON (${oneLine(err)})`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new UserError(`${file}: expected a JSON object`);
-  const v = (json as Record<string, unknown>).do_normalize;
-  if (v === undefined) return false;
-  if (typeof v !== "boolean") throw new UserError(`${file}: do_normalize must be true or false, got ${JSON.stringify(v)}`);
-  return v;
+  return json as Record<string, unknown>;
 }
 
 function isDirectory(p: string): boolean {
@@ -88,16 +100,17 @@ export function readHfConfig(dir: string): Wav2Vec2Config {
   if (!fs.existsSync(file)) {
     throw new UserError(`${dir}: no ${CONFIG_FILE} (expected a HuggingFace model folder with ${CONFIG_FILE} and ${WEIGHTS_FILE})`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new UserError(`${file}: not valid JSON (${oneLine(err)})`);
-  }
+  return readWav2Vec2ConfigFile(file);
+}
+
+/** Reads and validates a wav2vec2 config JSON file (`config.json`, `superb pretrain --config`); UserErrors name the file. */
+export function readWav2Vec2ConfigFile(file: string): Wav2Vec2Config {
+  const json = readJsonObject(file);
   try {
     return parseWav2Vec2Config(json);
   } catch (err) {
-    if (err instanceof UserError) throw new UserError(`${file}: ${err.message}`);
+    // "wav2vec2 config: <problem>" becomes "<file>: <problem>".
+    if (err instanceof UserError) throw new UserError(file, err.subject === CONFIG_SUBJECT ? err.message.slice(CONFIG_SUBJECT.length + 2) : err.message);
     throw err;
   }
 }
@@ -107,26 +120,27 @@ function weightFiles(dir: string): string[] {
   const single = path.join(dir, WEIGHTS_FILE);
   if (fs.existsSync(single)) return [single];
   const indexFile = path.join(dir, SHARDED_INDEX_FILE);
-  if (fs.existsSync(indexFile)) {
-    let index: { weight_map?: Record<string, unknown> };
-    try {
-      index = JSON.parse(fs.readFileSync(indexFile, "utf8")) as typeof index;
-    } catch (err) {
-      throw new UserError(`${indexFile}: not valid JSON (${oneLine(err)})`);
-    }
-    const shards = [...new Set(Object.values(index.weight_map ?? {}))];
-    if (shards.length === 0) throw new UserError(`${indexFile}: empty weight_map`);
-    return shards.map((s) => {
-      // Shard names come from the file; never let them point outside the folder.
-      if (typeof s !== "string" || s !== path.basename(s) || !s.endsWith(".safetensors")) {
-        throw new UserError(`${indexFile}: invalid shard name ${JSON.stringify(s)}`);
-      }
-      return path.join(dir, s);
-    });
-  }
+  if (fs.existsSync(indexFile)) return shardFiles(dir, indexFile);
   const pickles = fs.readdirSync(dir).filter(isPickleCheckpoint).sort();
   if (pickles.length > 0) throw pickleError(dir, pickles);
   throw new UserError(`${dir}: no ${WEIGHTS_FILE} (expected a HuggingFace model folder with ${CONFIG_FILE} and ${WEIGHTS_FILE})`);
+}
+
+/** The shards a model.safetensors.index.json names: its weight_map must map tensor names to files in the folder. */
+function shardFiles(dir: string, indexFile: string): string[] {
+  const weightMap = readJsonObject(indexFile).weight_map;
+  if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
+    throw new UserError(indexFile, "weight_map must be an object mapping tensor names to shard files");
+  }
+  const shards = [...new Set(Object.values(weightMap as Record<string, unknown>))];
+  if (shards.length === 0) throw new UserError(`${indexFile}: empty weight_map`);
+  return shards.map((s) => {
+    // Shard names come from the file; never let them point outside the folder (or hold a NUL, which fs rejects).
+    if (typeof s !== "string" || s !== path.basename(s) || !s.endsWith(".safetensors") || s.includes("\0")) {
+      throw new UserError(`${indexFile}: invalid shard name ${JSON.stringify(s)}`);
+    }
+    return path.join(dir, s);
+  });
 }
 
 /** Trainer state saved next to checkpoints; pickles too, but never model weights. */
