@@ -23,11 +23,15 @@ import { registerBrainCommands } from "./cli/brain.js";
 import { registerBrainDataCommands } from "./cli/brain-data.js";
 import { registerFuzzCommand } from "./cli/fuzz.js";
 import { registerCompareCommand } from "./cli/compare.js";
+import { registerFanOutCommands } from "./cli/fanout.js";
+import { jobIndexOf, pickJob, planJobs } from "./plan.js";
 import { info, integer, nonNegativeIntegerList, positiveInteger, positiveNumber, positiveNumberList } from "./cli/options.js";
 import { addCacheOptions, addDataOptions, parseSubsets, registerDataCommands } from "./cli/data.js";
 import type { CacheDtype } from "./feature-cache.js";
 
 /** The CLI is a thin layer over the library API (src/index.ts); each command group lives in src/cli/. */
+
+const splitList = (value: string): string[] => value.split(",").map((u) => u.trim()).filter(Boolean);
 
 function printResults(results: TaskResult[]): void {
   const table = new Table({ head: ["upstream", "task", "seed", "metric", "value", "secondary", "layer weights", "extract s", "train s", "eval s"], style: { head: [], border: [] } });
@@ -69,12 +73,21 @@ export function buildProgram(): Command {
     .option("--steps <n>", "training steps (default: per task)", positiveInteger)
     .option("--batch-size <n>", "batch size (default: per task)", positiveInteger)
     .option("-j, --jobs <n>", "tasks trained at once, each on its own core", positiveInteger, defaultJobs())
+    .option("--job [index]", "run only job I of the upstream x task x seed grid (see `superb plan`); without I, from SUPERB_JOB_INDEX, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX")
     .option("--no-progress", "no progress bars even on a terminal")
-    .action(async (opts: { upstream: string; task: string; data: string[]; lexicon?: string; subset: string[]; cacheDtype: CacheDtype; cacheBudget?: number; cache: boolean; profile: string; seed: number; seeds?: number[]; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number[]; lrSweep: boolean; steps?: number; batchSize?: number; jobs: number; progress: boolean }) => {
-      const upstreams = opts.upstream.split(",").map((u) => u.trim()).filter(Boolean);
+    .action(async (opts: { upstream: string; task: string; data: string[]; lexicon?: string; subset: string[]; cacheDtype: CacheDtype; cacheBudget?: number; cache: boolean; profile: string; seed: number; seeds?: number[]; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number[]; lrSweep: boolean; steps?: number; batchSize?: number; jobs: number; job?: string | true; progress: boolean }) => {
+      let upstreams = splitList(opts.upstream);
+      let tasks = opts.task;
+      let seeds = opts.seeds ?? [opts.seed];
+      if (opts.job !== undefined) {
+        const { index, source } = jobIndexOf(opts.job);
+        const job = pickJob(await planJobs(upstreams, opts.task, seeds), index, source);
+        info(`job ${index}: ${job.upstream} ${job.task} seed ${job.seed}`);
+        [upstreams, tasks, seeds] = [[job.upstream], job.task, [job.seed]];
+      }
       const results = await runBenchmark({
         upstream: upstreams,
-        tasks: opts.task,
+        tasks,
         data: opts.data,
         lexicon: opts.lexicon,
         librispeechSubsets: parseSubsets(opts.subset),
@@ -82,8 +95,7 @@ export function buildProgram(): Command {
         cacheBudgetBytes: opts.cacheBudget,
         noCache: !opts.cache,
         profile: opts.profile,
-        seed: opts.seed,
-        seeds: opts.seeds,
+        seeds,
         corpusSeed: opts.corpusSeed,
         resultsDir: opts.resultsDir,
         cacheDir: opts.cacheDir,
@@ -169,6 +181,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerFuzzCommand(program);
   registerCompareCommand(program);
+  registerFanOutCommands(program);
 
   program
     .command("corpus")
