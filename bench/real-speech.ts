@@ -1,5 +1,5 @@
 /**
- * npm run bench:real [-- --steps-ks N --steps-sid N --steps-asv N --lr X --upstreams a,b --no-fsdd --fresh]
+ * npm run bench:real [-- --steps-ks N --steps-sid N --steps-asv N --lr X --upstreams a,b --seeds 0,1,2 --compare base,refined --no-fsdd --fresh]
  *
  * The first numbers on real voices: KS, SID and ASV on layouts built (in a tmp folder) from the
  * real recordings under ../shared/data (bench/layouts.ts says how), for fbank, mfcc, base and
@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import type { TaskData } from "../src/dataset.js";
 import { openDataset } from "../src/run-data.js";
 import { runBenchmark } from "../src/run.js";
+import { compareSystems, formatComparison } from "../src/compare.js";
 import type { TaskResult } from "../src/results.js";
 import { buildSpeechCommandsArchive, buildVoxCelebFromFsdd, buildVoxCelebFromSpeechCommands, FSDD_DIR, SPEECH_COMMANDS_DIR } from "./layouts.js";
 
@@ -29,6 +30,9 @@ const { values } = parseArgs({
     "cache-dir": { type: "string", default: path.join(os.tmpdir(), "superb-bench-real-cache") },
     "results-dir": { type: "string", default: path.join(os.tmpdir(), "superb-bench-real-results") },
     "no-fsdd": { type: "boolean", default: false },
+    // Several training seeds per task (the table shows their mean); pairs A,B;C,D get `superb compare` rows.
+    seeds: { type: "string", default: "0" },
+    compare: { type: "string", default: "" },
     // Drop the feature cache, so extraction is part of the measured time.
     fresh: { type: "boolean", default: false },
   },
@@ -36,6 +40,8 @@ const { values } = parseArgs({
 const upstreams = values.upstreams!.split(",");
 const steps = { ks: Number(values["steps-ks"]), sid: Number(values["steps-sid"]), asv: Number(values["steps-asv"]) };
 const lr = Number(values.lr);
+const seeds = values.seeds!.split(",").map(Number);
+const comparePairs = values.compare ? values.compare.split(";").map((p) => p.split(",") as [string, string]) : [];
 const batchSize = Number(values["batch-size"]);
 const out = path.resolve(values.out!);
 const cacheDir = path.resolve(values["cache-dir"]!);
@@ -60,7 +66,7 @@ const data = {
 
 /** The equivalent CLI command of one runBenchmark call below. */
 const command = (task: string, specs: string[], n: number, results: string) =>
-  `node dist/src/cli.js run --upstream ${upstreams.join(",")} --task ${task} ${specs.map((d) => `--data ${d}`).join(" ")} --steps ${n} --lr ${lr} --batch-size ${batchSize} --cache-dir ${cacheDir} --results-dir ${results} --no-progress`;
+  `node dist/src/cli.js run --upstream ${upstreams.join(",")} --task ${task} ${specs.map((d) => `--data ${d}`).join(" ")} --steps ${n} --lr ${lr} --batch-size ${batchSize} --seeds ${seeds.join(",")} --cache-dir ${cacheDir} --results-dir ${results} --no-progress`;
 
 // ---- dataset sizes and chance levels, read through the same readers the runs use
 const ksData = (await openDataset("speech_commands", sc.root, { subsets: { test: sc.testRoot } })).taskData("ks");
@@ -95,14 +101,17 @@ const runs: { key: string; task: string; specs: string[]; steps: number; results
 for (const r of runs) {
   console.log(`\n## ${r.key}: ${command(r.task, r.specs, r.steps, r.results)}`);
   const start = performance.now();
-  results[r.key] = await runBenchmark({ upstream: upstreams, tasks: r.task, data: r.specs, steps: r.steps, learningRate: lr, batchSize, resultsDir: r.results, cacheDir, progress: false, log: (m) => console.log(`  ${m}`) });
+  results[r.key] = await runBenchmark({ upstream: upstreams, tasks: r.task, data: r.specs, steps: r.steps, learningRate: lr, batchSize, seeds, resultsDir: r.results, cacheDir, progress: false, log: (m) => console.log(`  ${m}`) });
   timings.push(`${r.key} ${secs(start).toFixed(0)} s`);
 }
 
 // ---- the table
+/** The seed-mean of a result field (value, devValue, a secondary figure) as a pseudo-result for the cell. */
 const cell = (key: string, up: string, f: (r: TaskResult) => string) => {
-  const r = results[key]?.find((x) => x.upstream === up);
-  return r ? f(r) : "–";
+  const rs = results[key]?.filter((x) => x.upstream === up) ?? [];
+  if (rs.length === 0) return "–";
+  const mean = (g: (r: TaskResult) => number) => rs.reduce((s, r) => s + g(r), 0) / rs.length;
+  return f({ ...rs[0], value: mean((r) => r.value), devValue: mean((r) => r.devValue), secondary: { ...rs[0].secondary, minDCF: mean((r) => r.secondary.minDCF ?? NaN) } });
 };
 const acc = (r: TaskResult) => `${r.value.toFixed(1)} (dev ${r.devValue.toFixed(1)})`;
 const head = ["upstream", "KS acc % ↑", "SID acc % ↑", "ASV EER % ↓", "ASV minDCF ↓", ...(fsdd ? ["SID-FSDD acc % ↑"] : [])];
@@ -115,9 +124,18 @@ const rows = upstreams.map((up) => [
   ...(fsdd ? [cell("fsdd", up, acc)] : []),
 ]);
 const chance = ["chance", `${(100 / 12).toFixed(1)} / majority ${majority(ksData, (i) => i.label!).toFixed(1)}`, `${(100 / sidData.classes!.length).toFixed(1)}`, "50", "1", ...(fsddData ? [(100 / 6).toFixed(1)] : [])];
-console.log(`\n## Real speech (steps: KS ${steps.ks}, SID ${steps.sid}, ASV ${steps.asv}; lr ${lr}; batch ${batchSize}; seed 0)\n`);
+console.log(`\n## Real speech (steps: KS ${steps.ks}, SID ${steps.sid}, ASV ${steps.asv}; lr ${lr}; batch ${batchSize}; ${seeds.length === 1 ? `seed ${seeds[0]}` : `mean over seeds ${seeds.join(",")}`})\n`);
 console.log(`| ${head.join(" | ")} |\n|---|${head.slice(1).map(() => "---:").join("|")}|`);
 for (const row of [...rows, chance]) console.log(`| ${row.join(" | ")} |`);
 const extract = upstreams.map((up) => `${up} ${(["ks", "sid", "asv", "fsdd"] as const).reduce((s, k) => s + (results[k]?.find((x) => x.upstream === up)?.seconds.extract ?? 0), 0).toFixed(0)} s`);
 console.log(`\nfeature extraction: ${extract.join(", ")}; wall time per task: ${timings.join(", ")}; total ${(secs(t0) / 60).toFixed(1)} min`);
 console.log(`reproduce: npm run bench:real${values.fresh ? " -- --fresh" : ""} (results in ${resultsDir}, layouts in ${out})`);
+
+// ---- paired comparisons (superb compare) per pair and data set
+for (const [a, b] of comparePairs) {
+  for (const r of runs) {
+    const rows = compareSystems({ a, b, resultsDirA: r.results, resultsDirB: r.results, tasks: [r.task] });
+    console.log(`\n### ${b} vs ${a} on ${r.key}: node dist/src/cli.js compare ${a} ${b} -r ${r.results} --tasks ${r.task}\n`);
+    console.log(formatComparison(rows, "markdown", a, b).split("\n").slice(4).join("\n"));
+  }
+}
