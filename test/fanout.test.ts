@@ -17,6 +17,13 @@ describe("fan-out: plan, run --job, merge", () => {
     ]);
   });
 
+  it("the shipped Kubernetes Indexed Job asks for exactly as many completions as its grid has jobs", async () => {
+    const manifest = fs.readFileSync(path.resolve("deploy/k8s-indexed-job.yaml"), "utf8");
+    const completions = Number(/completions: (\d+)/.exec(manifest)?.[1]);
+    const grid = /--upstream (\S+) --task (\S+) --seeds (\S+) --job/.exec(manifest)!;
+    expect((await planJobs(grid[1].split(","), grid[2], grid[3].split(",").map(Number))).length).toBe(completions);
+  });
+
   it("takes the index from the flag, else SUPERB_JOB_INDEX, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX", async () => {
     expect(jobIndexOf("3", {})).toEqual({ index: 3, source: "--job" });
     expect(jobIndexOf(true, { SLURM_ARRAY_TASK_ID: "5" })).toEqual({ index: 5, source: "SLURM_ARRAY_TASK_ID" });
