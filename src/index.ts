@@ -1,16 +1,21 @@
 /** superb's library API: everything the CLI does is available here. */
-export { runBenchmark, type RunOptions, DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED } from "./run.js";
+export { runBenchmark, type RunOptions, type LrSweepEntry, DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED, LR_SWEEP_FACTORS } from "./run.js";
 export { createUpstream, findUpstream, findTask, listTasks, listUpstreams, resolveTasks, listDatasets, findDataset } from "./registry.js";
 export type { Dataset, DatasetDefinition, DatasetItem, DatasetOptions, DatasetFingerprint, DatasetProblem, TaskData, AsvTrial as DatasetTrial, Split } from "./dataset.js";
 export { ProblemList, fingerprintDataset, splitCounts } from "./dataset.js";
 export { openDataset, planTaskData, type TaskDataPlan } from "./run-data.js";
 export { loadItemAudio, readAudioHeader, decodeFlacFile } from "./audio-file.js";
 export type { HiddenStates, Upstream, UpstreamDefinition } from "./upstream.js";
-export type { TaskDefinition, TaskModel, TaskContext, FeatureBatch, MetricSpec, Score, TrainingOptions } from "./task.js";
+export type { TaskDefinition, TaskModel, TaskContext, FeatureBatch, MetricSpec, Score, TrainingOptions, ItemOutput } from "./task.js";
 export { WeightedLayerSum } from "./featurizer.js";
 export { ensureFeatures, FeatureStore, estimateCacheBytes, type FeatureSource, type CacheDtype, type CacheMode } from "./feature-cache.js";
 export { trainAndEvaluate } from "./train.js";
-export { readResults, writeResult, resultPath, testSetOf, type TaskResult, type ResultDataset } from "./results.js";
+export { readResults, writeResult, resultPath, itemsPath, readItemsFile, testSetHash, testSetOf, type TaskResult, type ResultDataset, type ItemsHeader } from "./results.js";
+export { compareSystems, formatComparison, hasRegression, COMMENT_MARKER, type CompareOptions, type ComparisonRow } from "./compare.js";
+export * from "./stats/index.js";
+export { planJobs, jobIndexOf, pickJob, mergeResults, JOB_INDEX_VARIABLES, type PlannedJob, type MergeReport } from "./plan.js";
+export { runFuzz, FUZZ_OUTCOMES, FINDING_OUTCOMES, type FuzzOptions, type FuzzReport, type FormatReport, type FuzzFinding, type FuzzOutcome } from "./fuzz/engine.js";
+export type { FuzzFormat, FuzzSeed } from "./fuzz/format.js";
 export { buildLeaderboard, formatLeaderboard, type Leaderboard, type LeaderboardFormat } from "./leaderboard.js";
 export { ensureCorpus, loadCorpus, defaultCacheDir } from "./corpus/generate.js";
 export type { Corpus, CorpusManifest, Utterance, SpeakerProfile, AsvTrial } from "./corpus/types.js";

@@ -182,7 +182,7 @@ async function trainAll(prepared: readonly PreparedUpstream[], plans: readonly T
   const workerUrl = new URL("./task-worker.js", import.meta.url);
   // Without a cache the upstream runs inside training, which stays in this thread.
   const parallel = options.noCache ? 1 : Math.min(options.jobs ?? defaultJobs(), jobs.length);
-  for (const job of jobs) log(`training ${job.task} on ${job.upstream}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);
+  for (const job of jobs) log(`training ${job.task} on ${job.upstream}${seeds.length > 1 ? ` (seed ${job.seed})` : ""}: ${job.options.steps} steps, lr ${job.options.learningRate}, batch ${job.options.batchSize}`);
   if (parallel > 1 && fs.existsSync(fileURLToPath(workerUrl))) await runInWorkers(jobs, parallel, workerUrl, finish, log, options.progress);
   else await trainInThisThread(jobs, planOf, preparedOf, finish, log, options.progress);
   if (unsaved.length > 0) {
@@ -292,7 +292,7 @@ export function defaultJobs(): number {
 
 /** A pool of worker threads, one task each; a combined progress bar over all steps. */
 async function runInWorkers(jobs: TaskJob[], parallel: number, workerUrl: URL, finish: (job: TaskJob, r: TrainResult) => void, log: (m: string) => void, progress?: boolean): Promise<void> {
-  const bar = startProgress({ label: `training ${jobs.map((j) => j.task).join(",")}`, total: jobs.reduce((s, j) => s + j.options.steps, 0), unit: "steps", enabled: progress });
+  const bar = startProgress({ label: `training ${[...new Set(jobs.map((j) => j.task))].join(",")}`, total: jobs.reduce((s, j) => s + j.options.steps, 0), unit: "steps", enabled: progress });
   const queue = [...jobs];
   const failures: { task: string; message: string; userError: boolean }[] = [];
   const runOne = (job: TaskJob) =>
