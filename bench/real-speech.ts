@@ -131,11 +131,11 @@ const extract = upstreams.map((up) => `${up} ${(["ks", "sid", "asv", "fsdd"] as 
 console.log(`\nfeature extraction: ${extract.join(", ")}; wall time per task: ${timings.join(", ")}; total ${(secs(t0) / 60).toFixed(1)} min`);
 console.log(`reproduce: npm run bench:real${values.fresh ? " -- --fresh" : ""} (results in ${resultsDir}, layouts in ${out})`);
 
-// ---- paired comparisons (superb compare) per pair and data set
+// ---- paired comparisons (superb compare) per pair, all tasks of a results folder at once (Holm over them)
 for (const [a, b] of comparePairs) {
-  for (const r of runs) {
-    const rows = compareSystems({ a, b, resultsDirA: r.results, resultsDirB: r.results, tasks: [r.task] });
-    console.log(`\n### ${b} vs ${a} on ${r.key}: node dist/src/cli.js compare ${a} ${b} -r ${r.results} --tasks ${r.task}\n`);
+  for (const dir of [...new Set(runs.map((r) => r.results))]) {
+    const rows = compareSystems({ a, b, resultsDirA: dir, resultsDirB: dir });
+    console.log(`\n### ${b} vs ${a}: node dist/src/cli.js compare ${a} ${b} -r ${dir}\n`);
     console.log(formatComparison(rows, "markdown", a, b).split("\n").slice(4).join("\n"));
   }
 }

@@ -9,7 +9,7 @@
 import Table from "cli-table3";
 import { UserError } from "./errors.js";
 import { equalErrorRate, minDcf } from "./metrics.js";
-import { itemsPath, readItemsFile, readResults, resultPath, type TaskResult } from "./results.js";
+import { itemsPath, readItemsFile, readResults, resultPath, upstreamFolderName, type TaskResult } from "./results.js";
 import { holmAdjust, mapsswe, mcnemar, pairedBootstrap, seedSpread, verdict, type Verdict } from "./stats/index.js";
 import type { ItemOutput } from "./task.js";
 
@@ -166,7 +166,7 @@ function compareTask(task: string, a: Side, b: Side, opts: CompareOptions): Omit
 }
 
 function resultsFor(all: TaskResult[], upstream: string, dir: string): TaskResult[] {
-  const rs = all.filter((r) => r.upstream === upstream || r.upstream.replace(/[^A-Za-z0-9_.-]+/g, "_") === upstream);
+  const rs = all.filter((r) => r.upstream === upstream || upstreamFolderName(r.upstream) === upstream);
   if (rs.length === 0) throw new UserError(`compare: ${upstream}`, `no results in ${dir} (have: ${[...new Set(all.map((r) => r.upstream))].sort().join(", ") || "none"})`);
   return rs;
 }
