@@ -97,7 +97,7 @@ export const formats = [
     const mutants = 3;
     const changed = (f: string) => Array.from({ length: mutants }, (_, i) => mutantOf(seedBytes, 3, f, i, false)).filter((m) => !Buffer.from(m.bytes).equals(Buffer.from(seedBytes))).length;
     const findingsDir = path.join(tmp, "findings");
-    const report = await runFuzz({ formats: ["t-hang", "t-throw", "t-memory", "t-exit"], mutantsPerFormat: mutants, harnessSeed: 3, timeoutMs: 1500, memoryMb: 300, jobs: 2, extraModules: [module], findingsDir });
+    const report = await runFuzz({ formats: ["t-hang", "t-throw", "t-memory", "t-exit"], mutantsPerFormat: mutants, harnessSeed: 3, timeoutMs: 3000, memoryMb: 300, jobs: 2, extraModules: [module], findingsDir });
     const by = Object.fromEntries(report.formats.map((f) => [f.format, f]));
     const zero = { parsed: 0, rejected: 0, unclear: 0, crashed: 0, hung: 0, overMemory: 0 };
     const messages = (f: string) => by[f].findings.map((x) => x.message).join("; ");

@@ -11,7 +11,10 @@ import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { loadFuzzFormat } from "./load.js";
 import { mutantOf } from "./mutate.js";
-import type { ReadOutcome, WorkerReply, WorkerRequest } from "./worker.js";
+import { READ_STARTED, type ReadOutcome, type WorkerReply, type WorkerRequest } from "./worker.js";
+
+/** Allowance for a reader process to load its format module and build the seeds (first request only). */
+const SETUP_MS = 120_000;
 
 export type FuzzOutcome = ReadOutcome | "hung" | "overMemory";
 export const FUZZ_OUTCOMES: readonly FuzzOutcome[] = ["parsed", "rejected", "unclear", "crashed", "hung", "overMemory"];
@@ -119,17 +122,23 @@ class ReaderProcess {
         }
         resolve(reply);
       };
-      const onMessage = (reply: WorkerReply): void => finish(reply, reply.outcome === "crashed");
+      // Limits apply to the read itself; loading the format and building its seeds get a setup allowance.
+      let timer = setTimeout(() => finish({ outcome: "hung", mutation: "", message: `no reader started within ${SETUP_MS} ms (format loading or seed building)` }, true), SETUP_MS);
+      let poll: NodeJS.Timeout | undefined;
+      const startLimits = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => finish({ outcome: "hung", mutation: "", message: `no answer within ${this.opts.timeoutMs} ms` }, true), this.opts.timeoutMs);
+        poll = setInterval(() => {
+          const mb = child.pid === undefined ? undefined : residentMb(child.pid);
+          if (mb !== undefined && mb > this.opts.memoryMb) finish({ outcome: "overMemory", mutation: "", message: `resident memory ${mb.toFixed(0)} MB > ${this.opts.memoryMb} MB` }, true);
+        }, 50);
+      };
+      const onMessage = (reply: WorkerReply | typeof READ_STARTED): void => (reply === READ_STARTED ? startLimits() : finish(reply, reply.outcome === "crashed"));
       const onExit = (code: number | null, signal: string | null): void => {
         this.child = undefined;
         const oom = /heap out of memory|Allocation failed/i.test(this.stderrTail);
         finish({ outcome: oom ? "overMemory" : "crashed", mutation: "", message: `reader process died (${signal ?? `exit ${code}`}) ${this.stderrTail.trim().split("\n").slice(-2).join(" ")}`.trim() }, false);
       };
-      const timer = setTimeout(() => finish({ outcome: "hung", mutation: "", message: `no answer within ${this.opts.timeoutMs} ms` }, true), this.opts.timeoutMs);
-      const poll = setInterval(() => {
-        const mb = child.pid === undefined ? undefined : residentMb(child.pid);
-        if (mb !== undefined && mb > this.opts.memoryMb) finish({ outcome: "overMemory", mutation: "", message: `resident memory ${mb.toFixed(0)} MB > ${this.opts.memoryMb} MB` }, true);
-      }, 50);
       child.on("message", onMessage);
       child.on("exit", onExit);
       child.send(req);

@@ -23,6 +23,9 @@ export interface WorkerRequest {
   extraModules: string[];
 }
 
+/** Sent when the mutant is on disk and the reader is about to run. */
+export const READ_STARTED = "read-started";
+
 /** How a read ended, as the worker sees it. */
 export type ReadOutcome = "parsed" | "rejected" | "unclear" | "crashed";
 
@@ -68,7 +71,7 @@ function seedFolder(format: string, index: number, seed: FuzzSeed): string {
   return dir;
 }
 
-export async function handleRequest(req: WorkerRequest): Promise<WorkerReply> {
+export async function handleRequest(req: WorkerRequest, onReadStart: () => void = () => {}): Promise<WorkerReply> {
   const format: FuzzFormat = await loadFuzzFormat(req.format, req.extraModules);
   let seeds = seedCache.get(req.format);
   if (seeds === undefined) seedCache.set(req.format, (seeds = format.seeds()));
@@ -77,6 +80,8 @@ export async function handleRequest(req: WorkerRequest): Promise<WorkerReply> {
   const original = seed.files[seed.target];
   const mutant = req.mutantIndex === null ? { bytes: original, description: "unmutated seed" } : mutantOf(original, req.harnessSeed, req.format, req.mutantIndex, format.textual);
   fs.writeFileSync(path.join(dir, seed.target), mutant.bytes);
+  // The read's time and memory limits start now, not during the module import and seed building.
+  onReadStart();
   try {
     await format.read(dir, seed.target);
     return { outcome: "parsed", mutation: mutant.description };
@@ -101,7 +106,7 @@ function main(): void {
   });
   process.on("message", (req: WorkerRequest) => {
     current = `${req.format} ${req.mutantIndex ?? "seed"}`;
-    void handleRequest(req).then(send, die);
+    void handleRequest(req, () => void process.send?.(READ_STARTED)).then(send, die);
   });
 }
 
