@@ -205,7 +205,7 @@ export function readItemsFile(file: string): { header: ItemsHeader; items: ItemO
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(file, code === "ENOENT" ? "no per-item outputs (results written before superb 0.4 have none: rerun the task)" : `cannot read (${code ?? oneLine(err)})`);
+    throw new UserError(file, code === "ENOENT" ? "no per-item outputs (results written before they existed have none: rerun the task)" : `cannot read (${code ?? oneLine(err)})`);
   }
   const lines = text.split("\n").filter((l) => l.trim() !== "");
   const parse = (line: string, n: number): unknown => {
