@@ -106,21 +106,19 @@ for (const r of runs) {
 }
 
 // ---- the table
-/** The seed-mean of a result field (value, devValue, a secondary figure) as a pseudo-result for the cell. */
-const cell = (key: string, up: string, f: (r: TaskResult) => string) => {
+/** A table cell from the seed-mean of result fields (`mean(r => r.value)`), or "–" when the task has no result. */
+const cell = (key: string, up: string, f: (mean: (field: (r: TaskResult) => number) => number) => string) => {
   const rs = results[key]?.filter((x) => x.upstream === up) ?? [];
-  if (rs.length === 0) return "–";
-  const mean = (g: (r: TaskResult) => number) => rs.reduce((s, r) => s + g(r), 0) / rs.length;
-  return f({ ...rs[0], value: mean((r) => r.value), devValue: mean((r) => r.devValue), secondary: { ...rs[0].secondary, minDCF: mean((r) => r.secondary.minDCF ?? NaN) } });
+  return rs.length === 0 ? "–" : f((field) => rs.reduce((s, r) => s + field(r), 0) / rs.length);
 };
-const acc = (r: TaskResult) => `${r.value.toFixed(1)} (dev ${r.devValue.toFixed(1)})`;
+const acc = (mean: (field: (r: TaskResult) => number) => number) => `${mean((r) => r.value).toFixed(1)} (dev ${mean((r) => r.devValue).toFixed(1)})`;
 const head = ["upstream", "KS acc % ↑", "SID acc % ↑", "ASV EER % ↓", "ASV minDCF ↓", ...(fsdd ? ["SID-FSDD acc % ↑"] : [])];
 const rows = upstreams.map((up) => [
   up,
   cell("ks", up, acc),
   cell("sid", up, acc),
-  cell("asv", up, (r) => `${r.value.toFixed(1)} (dev ${r.devValue.toFixed(1)})`),
-  cell("asv", up, (r) => r.secondary.minDCF.toFixed(3)),
+  cell("asv", up, acc),
+  cell("asv", up, (mean) => mean((r) => r.secondary.minDCF).toFixed(3)),
   ...(fsdd ? [cell("fsdd", up, acc)] : []),
 ]);
 const chance = ["chance", `${(100 / 12).toFixed(1)} / majority ${majority(ksData, (i) => i.label!).toFixed(1)}`, `${(100 / sidData.classes!.length).toFixed(1)}`, "50", "1", ...(fsddData ? [(100 / 6).toFixed(1)] : [])];

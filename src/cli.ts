@@ -11,7 +11,7 @@ import { buildLeaderboard, formatLeaderboard, type LeaderboardFormat } from "./l
 import { packageVersion } from "./package-info.js";
 import { listDatasets, listTasks, listUpstreams } from "./registry.js";
 import { readResults, type TaskResult } from "./results.js";
-import { DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, DEFAULT_SEED, defaultJobs, runBenchmark } from "./run.js";
+import { DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, defaultJobs, runBenchmark } from "./run.js";
 import { extractToNpy } from "./extract.js";
 import * as fs from "node:fs";
 import { PRESET_NAMES, presetConfig, type PresetName } from "./wav2vec2/config.js";
@@ -25,13 +25,11 @@ import { registerFuzzCommand } from "./cli/fuzz.js";
 import { registerCompareCommand } from "./cli/compare.js";
 import { registerFanOutCommands } from "./cli/fanout.js";
 import { jobIndexOf, pickJob, planJobs } from "./plan.js";
-import { info, integer, nonNegativeIntegerList, positiveInteger, positiveNumber, positiveNumberList } from "./cli/options.js";
+import { addGridOptions, commaList, info, integer, positiveInteger, positiveNumber, positiveNumberList } from "./cli/options.js";
 import { addCacheOptions, addDataOptions, parseSubsets, registerDataCommands } from "./cli/data.js";
 import type { CacheDtype } from "./feature-cache.js";
 
 /** The CLI is a thin layer over the library API (src/index.ts); each command group lives in src/cli/. */
-
-const splitList = (value: string): string[] => value.split(",").map((u) => u.trim()).filter(Boolean);
 
 function printResults(results: TaskResult[]): void {
   const table = new Table({ head: ["upstream", "task", "seed", "metric", "value", "secondary", "layer weights", "extract s", "train s", "eval s"], style: { head: [], border: [] } });
@@ -56,15 +54,12 @@ export function buildProgram(): Command {
 
   const run = program
     .command("run")
-    .description("train and evaluate downstream tasks on upstreams; writes <results-dir>/<upstream>/<task>.json")
-    .requiredOption("-u, --upstream <name>", "upstream name (see `superb list`), or a comma-separated list (then the leaderboard is printed)")
-    .option("-t, --task <task>", "pr, asr, ic, sid, asv, ks, a comma-separated list, or all", "all");
+    .description("train and evaluate downstream tasks on upstreams; writes <results-dir>/<upstream>/<task>.json");
+  addGridOptions(run);
   addDataOptions(run);
   addCacheOptions(run);
   run
     .option("-p, --profile <profile>", "embedded corpus profile: quick or full", DEFAULT_PROFILE)
-    .option("-s, --seed <n>", "training seed (head init, batch order)", integer, DEFAULT_SEED)
-    .option("--seeds <list>", "train each task once per seed on the same features, e.g. 0,1,2,3,4 (overrides --seed); the leaderboard shows mean and spread", nonNegativeIntegerList)
     .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
     .option("-r, --results-dir <dir>", "where results are written", "results")
     .option("--cache-dir <dir>", "corpus and feature cache", defaultCacheDir())
@@ -76,7 +71,7 @@ export function buildProgram(): Command {
     .option("--job [index]", "run only job I of the upstream x task x seed grid (see `superb plan`); without I, from SUPERB_JOB_INDEX, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX")
     .option("--no-progress", "no progress bars even on a terminal")
     .action(async (opts: { upstream: string; task: string; data: string[]; lexicon?: string; subset: string[]; cacheDtype: CacheDtype; cacheBudget?: number; cache: boolean; profile: string; seed: number; seeds?: number[]; corpusSeed: number; resultsDir: string; cacheDir: string; learningRate?: number[]; lrSweep: boolean; steps?: number; batchSize?: number; jobs: number; job?: string | true; progress: boolean }) => {
-      let upstreams = splitList(opts.upstream);
+      let upstreams = commaList(opts.upstream);
       let tasks = opts.task;
       let seeds = opts.seeds ?? [opts.seed];
       if (opts.job !== undefined) {

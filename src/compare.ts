@@ -9,7 +9,7 @@
 import Table from "cli-table3";
 import { UserError } from "./errors.js";
 import { equalErrorRate, minDcf } from "./metrics.js";
-import { itemsPath, readItemsFile, readResults, resultPath, upstreamFolderName, type TaskResult } from "./results.js";
+import { isUpstream, itemsPath, readItemsFile, readResults, resultPath, type TaskResult } from "./results.js";
 import { holmAdjust, mapsswe, mcnemar, pairedBootstrap, seedSpread, verdict, type Verdict } from "./stats/index.js";
 import type { ItemOutput } from "./task.js";
 
@@ -141,32 +141,36 @@ function compareTask(task: string, a: Side, b: Side, opts: CompareOptions): Omit
   const n = a.items[0].length;
   const groups = a.items[0].every((it) => it.kind === "trial") ? a.items[0].map((it) => (it as Extract<ItemOutput, { kind: "trial" }>).speaker) : undefined;
   const all = Int32Array.from({ length: n }, (_, i) => i);
+  const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+  const sd = (xs: number[]) => (xs.length > 1 ? seedSpread(xs).sd : null);
   return metrics.map(({ name, higherIsBetter }) => {
-    // The items must reproduce what the result files say, or they belong to other results.
-    for (const side of [a, b]) {
-      side.results.forEach((r, s) => {
-        const expected = name === "minDCF" ? r.secondary.minDCF : r.value;
-        const got = metricOn(name, side.items[s], all);
-        if (expected !== undefined && Math.abs(got - expected) > 1e-6 * Math.max(1, Math.abs(expected))) {
-          throw new UserError(itemsPath(resultPath(side.dir, r.upstream, r.task, r.seed)), `its items give ${name} ${got}, the result says ${expected}`);
-        }
-      });
-    }
+    // Each seed's value on the full test set, computed once: checked, averaged and spread below.
+    const [fullA, fullB] = [a, b].map((side) => checkedValues(side, name, all));
     const boot = bootstrapOrExplain(task, opts, () => pairedBootstrap({ numItems: n, statistic: (idx) => seedMean(b, name, idx) - seedMean(a, name, idx), resamples: opts.resamples ?? DEFAULT_RESAMPLES, seed: opts.seed ?? 0, groups }));
-    const perSeed = (side: Side) => side.items.map((items) => metricOn(name, items, all));
-    const sd = (xs: number[]) => (xs.length > 1 ? seedSpread(xs).sd : null);
     const { test, pValue } = pairedTest(name, a, b, boot.pValue);
     return {
-      task, metric: name, higherIsBetter, a: seedMean(a, name, all), b: seedMean(b, name, all), difference: boot.difference, ci: boot.ci, pValue, test,
+      task, metric: name, higherIsBetter, a: mean(fullA), b: mean(fullB), difference: boot.difference, ci: boot.ci, pValue, test,
       margin: opts.margins?.[task] ?? 0, items: n, testSet,
       seeds: { a: a.results.map((r) => r.seed), b: b.results.map((r) => r.seed) },
-      seedSd: { a: sd(perSeed(a)), b: sd(perSeed(b)) },
+      seedSd: { a: sd(fullA), b: sd(fullB) },
     };
   });
 }
 
+/** Each seed's metric on the full test set; the items must reproduce what the result files say, or they belong to other results. */
+function checkedValues(side: Side, name: string, all: Int32Array): number[] {
+  return side.results.map((r, s) => {
+    const expected = name === "minDCF" ? r.secondary.minDCF : r.value;
+    const got = metricOn(name, side.items[s], all);
+    if (expected !== undefined && Math.abs(got - expected) > 1e-6 * Math.max(1, Math.abs(expected))) {
+      throw new UserError(itemsPath(resultPath(side.dir, r.upstream, r.task, r.seed)), `its items give ${name} ${got}, the result says ${expected}`);
+    }
+    return got;
+  });
+}
+
 function resultsFor(all: TaskResult[], upstream: string, dir: string): TaskResult[] {
-  const rs = all.filter((r) => r.upstream === upstream || upstreamFolderName(r.upstream) === upstream);
+  const rs = all.filter((r) => isUpstream(r, upstream));
   if (rs.length === 0) throw new UserError(`compare: ${upstream}`, `no results in ${dir} (have: ${[...new Set(all.map((r) => r.upstream))].sort().join(", ") || "none"})`);
   return rs;
 }

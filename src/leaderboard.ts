@@ -1,6 +1,7 @@
 import Table from "cli-table3";
 import { UserError } from "./errors.js";
-import { datasetOf, testSetOf, upstreamFolderName, type TaskResult } from "./results.js";
+import { datasetOf, isUpstream, testSetOf, type TaskResult } from "./results.js";
+import { seedSpread } from "./stats/spread.js";
 
 export type LeaderboardFormat = "table" | "markdown" | "json";
 
@@ -92,7 +93,7 @@ export function buildLeaderboard(results: TaskResult[], opts: LeaderboardOptions
       const r = seeds[0];
       values[column.task] = r ? meanOf(seeds) : null;
       if (!r) continue;
-      if (seeds.length > 1) spread[column.task] = { sd: sampleSd(seeds.map((x) => x.value)), seeds: seeds.length };
+      if (seeds.length > 1) spread[column.task] = { sd: seedSpread(seeds.map((x) => x.value)).sd, seeds: seeds.length };
       secondary[column.task] = r.secondary;
       if (testSetOf(r) !== column.testSet) {
         offColumn.push(column.task);
@@ -106,11 +107,6 @@ export function buildLeaderboard(results: TaskResult[], opts: LeaderboardOptions
   const pairs = opts.compare ?? (hasUpstream(results, DEFAULT_COMPARE[0]) && hasUpstream(results, DEFAULT_COMPARE[1]) ? [DEFAULT_COMPARE] : []);
   for (const pair of pairs) comparisons.push(compareUpstreams(results, pair, taskNames, notes));
   return { tasks, rows, comparisons, notes };
-}
-
-function isUpstream(r: TaskResult, name: string): boolean {
-  // Accept the spec ("hf:/m/x") or its results folder name ("hf__m_x").
-  return r.upstream === name || upstreamFolderName(r.upstream) === name;
 }
 
 function hasUpstream(results: readonly TaskResult[], name: string): boolean {
@@ -154,11 +150,6 @@ function resultsOf(results: readonly TaskResult[], upstream: string, task: strin
 
 function meanOf(rs: readonly TaskResult[]): number {
   return rs.reduce((a, r) => a + r.value, 0) / rs.length;
-}
-
-function sampleSd(xs: readonly number[]): number {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
 function rank(task: string): number {

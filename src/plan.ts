@@ -70,30 +70,24 @@ function resultFiles(dir: string): string[] {
  * rather than pick one silently. Each file is written atomically.
  */
 export function mergeResults(sources: readonly string[], outDir: string): MergeReport {
-  const origin = new Map<string, string>();
+  // Each source file is read once; result files are small.
+  const chosen = new Map<string, { from: string; bytes: Buffer }>();
   const report: MergeReport = { copied: [], identical: [] };
-  const plan: { rel: string; from: string }[] = [];
   for (const src of sources) {
     for (const rel of resultFiles(src)) {
       const from = path.join(src, rel);
-      const seen = origin.get(rel);
-      if (seen === undefined) {
-        origin.set(rel, from);
-        plan.push({ rel, from });
-      } else if (Buffer.compare(fs.readFileSync(seen), fs.readFileSync(from)) === 0) {
-        report.identical.push(rel);
-      } else {
-        throw new UserError(from, `differs from ${seen}: the same result computed twice; remove one before merging`);
-      }
+      const bytes = fs.readFileSync(from);
+      const seen = chosen.get(rel);
+      if (seen === undefined) chosen.set(rel, { from, bytes });
+      else if (seen.bytes.equals(bytes)) report.identical.push(rel);
+      else throw new UserError(from, `differs from ${seen.from}: the same result computed twice; remove one before merging`);
     }
   }
-  for (const { rel, from } of plan) {
+  for (const [rel, { from, bytes }] of chosen) {
     const to = path.join(outDir, rel);
-    if (fs.existsSync(to) && path.resolve(to) !== path.resolve(from) && Buffer.compare(fs.readFileSync(to), fs.readFileSync(from)) !== 0) {
-      throw new UserError(to, `already exists with other content than ${from}`);
-    }
+    if (fs.existsSync(to) && !fs.readFileSync(to).equals(bytes)) throw new UserError(to, `already exists with other content than ${from}`);
     fs.mkdirSync(path.dirname(to), { recursive: true });
-    writeFileAtomic(to, fs.readFileSync(from));
+    writeFileAtomic(to, bytes);
     report.copied.push(rel);
   }
   return report;

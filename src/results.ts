@@ -69,6 +69,11 @@ export function upstreamFolderName(upstream: string): string {
   return upstream.replace(/[^A-Za-z0-9_.-]+/g, "_");
 }
 
+/** True when the result is of upstream `name`: its spec ("hf:/m/x") or its results-folder name ("hf__m_x"). */
+export function isUpstream(r: Pick<TaskResult, "upstream">, name: string): boolean {
+  return r.upstream === name || upstreamFolderName(r.upstream) === name;
+}
+
 /** The training seed of a plain `superb run`; its results keep the short name <task>.json. */
 export const DEFAULT_TRAINING_SEED = 0;
 

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { compareSystems, DEFAULT_RESAMPLES, formatComparison, hasRegression } from "../compare.js";
 import { collect } from "./data.js";
-import { info, integer, oneOf, positiveInteger } from "./options.js";
+import { commaList, info, integer, oneOf, positiveInteger } from "./options.js";
 
 /** `--margin asr=0.5` values as task -> tolerated regression. */
 export function parseMargins(values: readonly string[]): Record<string, number> {
@@ -49,7 +49,7 @@ export function registerCompareCommand(program: Command): void {
         a, b,
         resultsDirA: opts.resultsDirA ?? opts.resultsDir,
         resultsDirB: opts.resultsDirB ?? opts.resultsDir,
-        tasks: opts.tasks?.split(",").map((t) => t.trim()).filter(Boolean),
+        tasks: opts.tasks === undefined ? undefined : commaList(opts.tasks),
         margins: parseMargins(opts.margin),
         resamples: opts.resamples,
         seed: opts.seed,

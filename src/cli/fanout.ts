@@ -2,20 +2,16 @@
 import type { Command } from "commander";
 import Table from "cli-table3";
 import { mergeResults, planJobs } from "../plan.js";
-import { info, integer, nonNegativeIntegerList, oneOf } from "./options.js";
+import { addGridOptions, commaList, info, oneOf } from "./options.js";
 
 export function registerFanOutCommands(program: Command): void {
-  program
+  const plan = program
     .command("plan")
-    .description("number the jobs of a run grid (upstream x task x seed) for `superb run ... --job I` on SLURM arrays, Kubernetes Indexed Jobs or a CI matrix")
-    .requiredOption("-u, --upstream <list>", "comma-separated upstreams, as for run")
-    .option("-t, --task <task>", "tasks, as for run", "all")
-    .option("-s, --seed <n>", "training seed", integer, 0)
-    .option("--seeds <list>", "training seeds", nonNegativeIntegerList)
+    .description("number the jobs of a run grid (upstream x task x seed) for `superb run ... --job I` on SLURM arrays, Kubernetes Indexed Jobs or a CI matrix");
+  addGridOptions(plan)
     .option("--format <format>", "table or json", oneOf(["table", "json"] as const), "table")
     .action(async (opts: { upstream: string; task: string; seed: number; seeds?: number[]; format: "table" | "json" }) => {
-      const upstreams = opts.upstream.split(",").map((u) => u.trim()).filter(Boolean);
-      const jobs = await planJobs(upstreams, opts.task, opts.seeds ?? [opts.seed]);
+      const jobs = await planJobs(commaList(opts.upstream), opts.task, opts.seeds ?? [opts.seed]);
       if (opts.format === "json") {
         process.stdout.write(`${JSON.stringify({ jobs: jobs.length, grid: jobs }, null, 2)}\n`);
         return;

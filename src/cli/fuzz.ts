@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../fs-atomic.js";
 import { FINDING_OUTCOMES, FUZZ_OUTCOMES, runFuzz, type FuzzReport } from "../fuzz/engine.js";
 import { allFuzzFormatNames } from "../fuzz/load.js";
 import { startProgress } from "../progress.js";
-import { info, integer, nonNegativeIntegerList, oneOf, positiveInteger } from "./options.js";
+import { commaList, info, integer, nonNegativeIntegerList, oneOf, positiveInteger } from "./options.js";
 
 export function formatFuzzTable(report: FuzzReport): string {
   const table = new Table({ head: ["format", "seeds", "mutants", ...FUZZ_OUTCOMES, "s"], style: { head: [], border: [] } });
@@ -31,7 +31,7 @@ interface FuzzCliOptions {
 
 async function fuzzCommand(opts: FuzzCliOptions): Promise<void> {
   const known = await allFuzzFormatNames();
-  const formats = opts.formats ? opts.formats.split(",").map((s) => s.trim()).filter(Boolean) : known;
+  const formats = opts.formats ? commaList(opts.formats) : known;
   const unknown = formats.find((f) => !known.includes(f));
   if (unknown !== undefined) throw new UserError(`--formats ${unknown}`, `unknown format; known formats: ${known.join(", ")}`);
   const total = formats.length * (opts.only?.length ?? opts.mutants);

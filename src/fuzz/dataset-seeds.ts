@@ -5,6 +5,7 @@
  * `readDataset` reads a layout exactly as `superb run --data KIND=DIR` does.
  */
 import type { DatasetOptions } from "../dataset.js";
+import type { FuzzFormat } from "./format.js";
 import { ProblemList } from "../dataset.js";
 import { findDataset } from "../registry.js";
 import { encodeFlacVerbatim, tone, toneWav16 } from "./seed-audio.js";
@@ -19,6 +20,22 @@ export async function readDataset(kind: string, root: string, options: DatasetOp
   const ds = await def.open(root, { progress: false, ...options }, problems);
   problems.throwIfAny();
   for (const task of ds.tasks) ds.taskData(task);
+}
+
+/** A fuzz format over one dataset layout: the same files, one seed per metadata file mutated. */
+export function datasetFuzzFormat(spec: { name: string; description: string; kind: string; files: () => Record<string, Uint8Array>; targets: readonly string[]; options?: (dir: string) => DatasetOptions }): FuzzFormat {
+  return {
+    name: spec.name,
+    description: spec.description,
+    textual: true,
+    async seeds() {
+      const files = spec.files();
+      return spec.targets.map((target) => ({ name: target.split("/").pop()!, files, target }));
+    },
+    async read(dir) {
+      await readDataset(spec.kind, dir, spec.options?.(dir));
+    },
+  };
 }
 
 export function fscFiles(): Record<string, Uint8Array> {

@@ -25,7 +25,21 @@ async function extraFormats(modules: readonly string[]): Promise<FuzzFormat[]> {
   return out;
 }
 
-export async function loadFuzzFormat(name: string, extraModules: readonly string[] = []): Promise<FuzzFormat> {
+// A worker asks for its format once per mutant: resolve each name once per process.
+const loaded = new Map<string, Promise<FuzzFormat>>();
+
+export function loadFuzzFormat(name: string, extraModules: readonly string[] = []): Promise<FuzzFormat> {
+  const key = `${name}\t${extraModules.join("\t")}`;
+  let format = loaded.get(key);
+  if (format === undefined) {
+    format = importFuzzFormat(name, extraModules);
+    loaded.set(key, format);
+    format.catch(() => loaded.delete(key));
+  }
+  return format;
+}
+
+async function importFuzzFormat(name: string, extraModules: readonly string[]): Promise<FuzzFormat> {
   const extra = (await extraFormats(extraModules)).find((f) => f.name === name);
   if (extra) return extra;
   if (!fuzzFormatNames().includes(name)) throw new UserError(`--formats ${name}`, `unknown format; known formats: ${fuzzFormatNames().join(", ")}`);
