@@ -131,6 +131,9 @@ export interface VoxCelebLayout {
 /** One speaker's files as `<speaker>/<video>/<n>.wav` ids, with their sources. */
 type SpeakerFiles = { speaker: string; files: { id: string; source: string }[] };
 
+/** iden_split.txt's 1/2/3 (train/dev/test) of a SID speaker's k-th file: ~70/15/15. */
+export const idenSplitOf = (k: number): 1 | 2 | 3 => (k % 7 === 5 ? 2 : k % 7 === 6 ? 3 : 1);
+
 /**
  * A VoxCeleb1 layout (ROOT/wav/<speaker>/<video>/<n>.wav) from per-speaker clips, without repeats:
  * SID speakers' files get iden_split 1/2/3 by index (k % 7 == 5 dev, k % 7 == 6 test, else train:
@@ -141,7 +144,7 @@ type SpeakerFiles = { speaker: string; files: { id: string; source: string }[] }
 export function writeVoxCelebLayout(root: string, sid: SpeakerFiles[], test: SpeakerFiles[]): VoxCelebLayout {
   fs.rmSync(root, { recursive: true, force: true });
   for (const s of [...sid, ...test]) for (const f of s.files) copy(f.source, path.join(root, "wav", f.id));
-  const iden = sid.flatMap((s) => s.files.map((f, k) => `${k % 7 === 5 ? 2 : k % 7 === 6 ? 3 : 1} ${f.id}`));
+  const iden = sid.flatMap((s) => s.files.map((f, k) => `${idenSplitOf(k)} ${f.id}`));
   fs.writeFileSync(path.join(root, "iden_split.txt"), iden.join("\n") + "\n");
   const trials: string[] = [];
   let target = 0;
@@ -166,13 +169,44 @@ export function writeVoxCelebLayout(root: string, sid: SpeakerFiles[], test: Spe
  * SID runs over the others.
  */
 export function buildVoxCelebFromSpeechCommands(sourceDir: string, outDir: string, minClips = 8): VoxCelebLayout {
+  const { sid, test } = speechCommandsVoxSpeakers(sourceDir, minClips);
+  return writeVoxCelebLayout(path.join(outDir, "VoxCeleb1-sc"), sid, test);
+}
+
+/** The SID and ASV-test speakers of buildVoxCelebFromSpeechCommands, with their files in layout order. */
+function speechCommandsVoxSpeakers(sourceDir: string, minClips: number): { sid: SpeakerFiles[]; test: SpeakerFiles[] } {
   const bySpeaker = new Map<string, ScClip[]>();
   for (const c of scanSpeechCommands(sourceDir).clips) bySpeaker.set(c.speaker, [...(bySpeaker.get(c.speaker) ?? []), c]);
   const speakers = [...bySpeaker.keys()].filter((s) => bySpeaker.get(s)!.length >= minClips).sort(byName);
   const filesOf = (s: string): SpeakerFiles => ({ speaker: s, files: bySpeaker.get(s)!.map((c) => ({ id: `${s}/${c.word}/${String(c.n).padStart(5, "0")}.wav`, source: c.path })) });
   const sid = speakers.filter((_, r) => r % 3 !== 2).map(filesOf);
   const test = speakers.filter((_, r) => r % 3 === 2).map(filesOf);
-  return writeVoxCelebLayout(path.join(outDir, "VoxCeleb1-sc"), sid, test);
+  return { sid, test };
+}
+
+/** FSDD takes below this are bench:real's SID-FSDD set; pre-training uses only the takes above. */
+export const FSDD_BENCH_TAKES = 20;
+
+/**
+ * The source files of every clip that a bench:real test split uses (KS test speakers and test
+ * `_silence_` clips, the ASV trial speakers, the SID test files, every FSDD take below
+ * FSDD_BENCH_TAKES), so that pre-training can leave them out.
+ */
+export function benchmarkTestSources(scDir: string, fsddDir: string, minClips = 8): Set<string> {
+  const out = new Set<string>();
+  const { clips, silence } = scanSpeechCommands(scDir);
+  const split = speakerSplitOf(clips.map((c) => c.speaker));
+  for (const c of clips) if (split.get(c.speaker) === "test") out.add(c.path);
+  silence.forEach((f, i) => i % SILENCE_TEST_EVERY === 0 && out.add(f));
+  const { sid, test } = speechCommandsVoxSpeakers(scDir, minClips);
+  for (const s of test) for (const f of s.files) out.add(f.source);
+  for (const s of sid) s.files.forEach((f, k) => idenSplitOf(k) === 3 && out.add(f.source));
+  const rec = path.join(fsddDir, "recordings");
+  for (const name of fs.readdirSync(rec)) {
+    const m = /^\d_[a-z]+_(\d+)\.wav$/.exec(name);
+    if (m && Number(m[1]) < FSDD_BENCH_TAKES) out.add(path.join(rec, name));
+  }
+  return out;
 }
 
 /**

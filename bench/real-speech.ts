@@ -15,7 +15,7 @@ import { openDataset } from "../src/run-data.js";
 import { runBenchmark } from "../src/run.js";
 import { compareSystems, formatComparison } from "../src/compare.js";
 import type { TaskResult } from "../src/results.js";
-import { buildSpeechCommandsArchive, buildVoxCelebFromFsdd, buildVoxCelebFromSpeechCommands, FSDD_DIR, SPEECH_COMMANDS_DIR } from "./layouts.js";
+import { buildSpeechCommandsArchive, buildVoxCelebFromFsdd, buildVoxCelebFromSpeechCommands, FSDD_BENCH_TAKES, FSDD_DIR, SPEECH_COMMANDS_DIR } from "./layouts.js";
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +54,7 @@ fs.rmSync(resultsDir, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
 const sc = buildSpeechCommandsArchive(SPEECH_COMMANDS_DIR, out);
 const vox = buildVoxCelebFromSpeechCommands(SPEECH_COMMANDS_DIR, out);
-const fsdd = values["no-fsdd"] ? undefined : buildVoxCelebFromFsdd(FSDD_DIR, out, 20);
+const fsdd = values["no-fsdd"] ? undefined : buildVoxCelebFromFsdd(FSDD_DIR, out, FSDD_BENCH_TAKES);
 console.log(`layouts built in ${secs(t0).toFixed(1)} s under ${out}`);
 
 const data = {

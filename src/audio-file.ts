@@ -120,11 +120,17 @@ async function decoder(): Promise<FLACDecoder> {
   return flacDecoder;
 }
 
+const FLAC_TAIL_PADDING = 64;
+
 async function decodeExclusive(bytes: Uint8Array) {
   const run = decodeQueue.then(async () => {
     const d = await decoder();
     await d.reset();
-    return d.decodeFile(bytes);
+    // codec-parser only emits a frame once it has seen bytes past it; a short final frame (a
+    // 13-byte constant subframe of digital silence, say) is otherwise dropped. Zeros hold no sync code.
+    const padded = new Uint8Array(bytes.length + FLAC_TAIL_PADDING);
+    padded.set(bytes);
+    return d.decodeFile(padded);
   });
   decodeQueue = run.catch(() => undefined);
   return run;

@@ -14,10 +14,7 @@ import { readResults, type TaskResult } from "./results.js";
 import { DEFAULT_CORPUS_SEED, DEFAULT_PROFILE, defaultJobs, runBenchmark } from "./run.js";
 import { extractToNpy } from "./extract.js";
 import * as fs from "node:fs";
-import { PRESET_NAMES, presetConfig, type PresetName } from "./wav2vec2/config.js";
-import { readWav2Vec2ConfigFile } from "./wav2vec2/hf-io.js";
-import { corpusPretrainData, pretrainWav2Vec2, wavFolderPretrainData } from "./wav2vec2/pretrain.js";
-import { writePretrainModelCard } from "./wav2vec2/model-card.js";
+import { registerPretrainCommand } from "./cli/pretrain.js";
 import { parseComparePairs, registerAnalyzeCommands } from "./cli/analyze.js";
 import { registerBrainCommands } from "./cli/brain.js";
 import { registerBrainDataCommands } from "./cli/brain-data.js";
@@ -129,33 +126,7 @@ export function buildProgram(): Command {
       info(`${r.files} files (${r.audioSeconds.toFixed(1)} s of audio) -> ${r.upstream.numLayers} layers x ${r.upstream.hiddenSize} dims at ${r.upstream.frameRate} frames/s in ${r.seconds.toFixed(1)} s; written to ${opts.out}`);
     });
 
-  program
-    .command("pretrain")
-    .description("pre-train a wav2vec 2.0 model with its self-supervised objective; writes a HuggingFace folder")
-    .requiredOption("-c, --config <name|file>", `a preset (${PRESET_NAMES.join(", ")}) or a HuggingFace config.json`)
-    .requiredOption("-o, --out <dir>", "output folder: checkpoints while training, then config.json + model.safetensors")
-    .option("-d, --data <dir>", "a folder of WAVs (default: the train and dev audio of the embedded corpus)")
-    .option("-p, --profile <profile>", "embedded corpus profile when --data is not given", "full")
-    .option("--corpus-seed <n>", "seed of the synthesised corpus", integer, DEFAULT_CORPUS_SEED)
-    .option("--cache-dir <dir>", "corpus cache", defaultCacheDir())
-    .option("--steps <n>", "training steps", positiveInteger, 2000)
-    .option("--batch-size <n>", "utterances per step", positiveInteger, 8)
-    .option("--lr, --learning-rate <x>", "peak learning rate", positiveNumber)
-    .option("-s, --seed <n>", "seed (init, batches, masks, negatives)", integer, 0)
-    .option("--no-progress", "no progress bar even on a terminal")
-    .action(async (opts: { config: string; out: string; data?: string; profile: string; corpusSeed: number; cacheDir: string; steps: number; batchSize: number; learningRate?: number; seed: number; progress: boolean }) => {
-      await initTensorBackend();
-      const config = fs.existsSync(opts.config) ? readWav2Vec2ConfigFile(opts.config) : presetConfig(opts.config as PresetName);
-      const data = opts.data
-        ? wavFolderPretrainData(opts.data, info)
-        : corpusPretrainData(await ensureCorpus({ profile: opts.profile, seed: opts.corpusSeed, cacheDir: opts.cacheDir }));
-      const summary = await pretrainWav2Vec2({ config, data, outDir: opts.out, steps: opts.steps, batchSize: opts.batchSize, learningRate: opts.learningRate, seed: opts.seed, progress: opts.progress ? undefined : false });
-      if (summary.completed) writePretrainModelCard(summary.outDir, `superb ${process.argv.slice(2).join(" ")}`);
-      const last = summary.last;
-      info(`${summary.completed ? "done" : "stopped"} at step ${summary.step}/${summary.steps} (resumed from ${summary.resumedFromStep}) in ${summary.seconds.toFixed(0)} s, ${summary.audioPerSecond.toFixed(2)} s of audio/s, peak ${summary.peakRssMB.toFixed(0)} MB` +
-        (last ? `; loss ${last.loss.toFixed(3)}, contrastive accuracy ${(100 * last.accuracy).toFixed(1)} %, perplexity ${last.perplexity.toFixed(1)}` : ""));
-      process.stdout.write(`${summary.outDir}\n`);
-    });
+  registerPretrainCommand(program);
 
   program
     .command("leaderboard")

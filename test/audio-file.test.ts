@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { writeWav16 } from "../src/audio.js";
 import { decodeFlacFile, loadItemAudio, readAudioHeader } from "../src/audio-file.js";
 import { resample } from "../src/dsp/resample.js";
+import { encodeFlacVerbatim } from "../src/fuzz/seed-audio.js";
 import { realFlacs } from "./fixtures/librispeech.js";
 import { expectUserError } from "./helpers/errors.js";
 import { sharedDataset } from "./helpers/shared-data.js";
@@ -159,6 +160,19 @@ describe("readAudioHeader and loadItemAudio bound header values before decoding"
     await expectUserError(() => readAudioHeader(file), `${file}: corrupt FLAC (no STREAMINFO block)`);
     await expectUserError(() => decodeFlacFile(file), `${file}: corrupt FLAC (no STREAMINFO block)`);
     expect(readAudioHeader(write("hdr-ok.flac", flacBytes({ rate: 44100, channels: 2 })))).toEqual({ sampleRate: 44100, channels: 2, frames: 16000, durationSec: 16000 / 44100 });
+  });
+});
+
+describe("FLAC whose last frame is a short CONSTANT frame of silence", () => {
+  it("decodes every sample, the silent tail included (found on LibriSpeech 3235-11599-0000.flac: codec-parser held back the last 13-byte frame)", async () => {
+    const body = pcmRamp(3072); // whole 1024-sample blocks: only the last frame of a fixed-blocksize stream may be short
+    const file = path.join(tmp, "silent-tail.flac");
+    writeFileSync(file, encodeFlacVerbatim(body, 16000, { silentTail: 640 }));
+    expect(readAudioHeader(file).frames).toBe(3712);
+    const { samples: decoded } = await decodeFlacFile(file);
+    expect(decoded.length).toBe(3712);
+    expect(Array.from(decoded.subarray(0, 3072))).toEqual(Array.from(body));
+    expect(decoded.subarray(3072).every((v) => v === 0)).toBe(true);
   });
 });
 

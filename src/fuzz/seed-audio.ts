@@ -97,8 +97,13 @@ export function crc16(bytes: readonly number[]): number {
 
 const BLOCK_SIZE = 1024;
 
-/** Mono 16-bit FLAC of `samples` (in [-1, 1]) at `sampleRate`, as VERBATIM frames. */
-export function encodeFlacVerbatim(samples: Float32Array, sampleRate: number): Uint8Array {
+/**
+ * Mono 16-bit FLAC of `samples` (in [-1, 1]) at `sampleRate`, as VERBATIM frames. With
+ * `silentTail` n, n zero samples follow as one last CONSTANT frame (13 bytes), as encoders write
+ * digital silence at the end of a recording.
+ */
+export function encodeFlacVerbatim(samples: Float32Array, sampleRate: number, opts: { silentTail?: number } = {}): Uint8Array {
+  const tail = opts.silentTail ?? 0;
   const pcm = Int16Array.from(samples, (s) => Math.max(-32768, Math.min(32767, Math.round(s * 32767))));
   const w = new BitWriter();
   for (const c of "fLaC") w.write(c.charCodeAt(0), 8);
@@ -112,13 +117,14 @@ export function encodeFlacVerbatim(samples: Float32Array, sampleRate: number): U
   w.write(sampleRate, 20);
   w.write(0, 3); // channels - 1
   w.write(15, 5); // bits per sample - 1
-  w.write(pcm.length, 36);
+  w.write(pcm.length + tail, 36);
   for (let i = 0; i < 16; i++) w.write(0, 8); // MD5 unknown (allowed: all zero)
   const frames = Math.ceil(pcm.length / BLOCK_SIZE);
-  if (frames > 127) throw new Error("encodeFlacVerbatim: at most 127 frames (one-byte frame numbers)");
+  if (frames + (tail > 0 ? 1 : 0) > 127) throw new Error("encodeFlacVerbatim: at most 127 frames (one-byte frame numbers)");
   const rateCode = FRAME_RATE_CODES[sampleRate];
   if (rateCode === undefined) throw new Error(`encodeFlacVerbatim: no frame-header code for ${sampleRate} Hz`);
   for (let f = 0; f < frames; f++) writeFrame(w, pcm.subarray(f * BLOCK_SIZE, (f + 1) * BLOCK_SIZE), f, rateCode);
+  if (tail > 0) writeFrame(w, new Int16Array(tail), frames, rateCode, true);
   return Uint8Array.from(w.take());
 }
 
@@ -128,7 +134,7 @@ export function encodeFlacVerbatim(samples: Float32Array, sampleRate: number): U
  */
 const FRAME_RATE_CODES: Record<number, number> = { 8000: 0b0100, 16000: 0b0101, 22050: 0b0110, 24000: 0b0111, 32000: 0b1000, 44100: 0b1001, 48000: 0b1010 };
 
-function writeFrame(w: BitWriter, block: Int16Array, frameNumber: number, rateCode: number): void {
+function writeFrame(w: BitWriter, block: Int16Array, frameNumber: number, rateCode: number, constant = false): void {
   const start = w.length;
   w.write(0b11111111111110, 14); // sync
   w.write(0, 1); // reserved
@@ -142,9 +148,10 @@ function writeFrame(w: BitWriter, block: Int16Array, frameNumber: number, rateCo
   w.write(block.length - 1, 16);
   w.write(crc8(w.take(start)), 8);
   w.write(0, 1); // subframe padding
-  w.write(0b000001, 6); // VERBATIM
+  w.write(constant ? 0b000000 : 0b000001, 6); // CONSTANT or VERBATIM
   w.write(0, 1); // no wasted bits
-  for (const s of block) w.write(s & 0xffff, 16);
+  if (constant) w.write(block[0] & 0xffff, 16);
+  else for (const s of block) w.write(s & 0xffff, 16);
   w.alignToByte();
   w.write(crc16(w.take(start)), 16);
 }

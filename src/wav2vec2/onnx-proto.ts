@@ -221,3 +221,55 @@ export function modelProto(m: ModelParts): Uint8Array {
   }
   return w.finish();
 }
+
+/** Records nodes and initializers; names values t0, t1, ... unless told otherwise. */
+export class GraphBuilder {
+  readonly nodes: PbWriter[] = [];
+  readonly initializers: PbWriter[] = [];
+  private counter = 0;
+  private readonly consts = new Map<string, string>();
+
+  fresh(hint: string): string {
+    return `${hint}_${this.counter++}`;
+  }
+
+  init(name: string, dims: readonly number[], data: Float32Array | Int8Array): string {
+    this.initializers.push(tensorProto(name, dims, data));
+    return name;
+  }
+
+  /** A shared float scalar constant. */
+  scalar(v: number): string {
+    const key = `f:${v}`;
+    let name = this.consts.get(key);
+    if (name === undefined) {
+      name = this.init(`const_f${this.consts.size}`, [], Float32Array.of(v));
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+
+  /** A shared int64 vector constant (shapes, axes, slice bounds). */
+  ints(values: readonly number[]): string {
+    const key = `i:${values.join(",")}`;
+    let name = this.consts.get(key);
+    if (name === undefined) {
+      name = `const_i${this.consts.size}`;
+      this.initializers.push(tensorProto(name, [values.length], BigInt64Array.from(values, (v) => BigInt(v))));
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+
+  op(opType: string, inputs: readonly string[], attrs: readonly Attr[] = [], output?: string): string {
+    const out = output ?? this.fresh(opType.toLowerCase());
+    this.nodes.push(nodeProto(opType, inputs, [out], `${opType}_${this.nodes.length}`, attrs));
+    return out;
+  }
+
+  opMulti(opType: string, inputs: readonly string[], nOut: number, attrs: readonly Attr[] = []): string[] {
+    const outs = Array.from({ length: nOut }, () => this.fresh(opType.toLowerCase()));
+    this.nodes.push(nodeProto(opType, inputs, outs, `${opType}_${this.nodes.length}`, attrs));
+    return outs;
+  }
+}

@@ -30,10 +30,8 @@ import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { loadAudio16k } from "../audio.js";
 import { initTensorBackend } from "../backend.js";
-import { loadUtteranceAudio } from "../corpus/generate.js";
-import type { Corpus, Split } from "../corpus/types.js";
+import { arrayPretrainData, type PretrainDataset } from "../pretrain-data.js";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { startProgress } from "../progress.js";
@@ -49,17 +47,7 @@ import { gumbelQuantize, gumbelTemperature, linearPt, sampleGumbelNoise, tempera
 import { createTfVariables, encodeHiddenStates, extractFeatures, projectFeatures, readTfParams, type TfParams } from "./tfjs-model.js";
 
 export const SAMPLE_RATE = 16000;
-
-/** Utterances for pre-training, loaded on demand. Lengths are needed up front for batching. */
-export interface PretrainDataset {
-  size: number;
-  /** Samples (16 kHz) of utterance i. */
-  length(i: number): number;
-  /** The 16 kHz mono audio of utterance i. */
-  load(i: number): Float32Array;
-  /** Stable identity of the data for the checkpoint key (e.g. a corpus hash). Default: a hash of the audio. */
-  id?: string;
-}
+export type { PretrainDataset } from "../pretrain-data.js";
 
 export interface PretrainProgress {
   step: number;
@@ -211,9 +199,7 @@ const CHECKPOINT_FORMAT = "superb-wav2vec2-pretrain-v1";
 // Data
 
 function asDataset(data: readonly Float32Array[] | PretrainDataset): PretrainDataset {
-  if (!Array.isArray(data)) return data as PretrainDataset;
-  const arrays = data as readonly Float32Array[];
-  return { size: arrays.length, length: (i) => arrays[i].length, load: (i) => arrays[i] };
+  return Array.isArray(data) ? arrayPretrainData(data as readonly Float32Array[]) : (data as PretrainDataset);
 }
 
 function datasetId(ds: PretrainDataset): string {
@@ -225,34 +211,6 @@ function datasetId(ds: PretrainDataset): string {
     h.update(String(a.length));
   }
   return h.digest("hex").slice(0, 16);
-}
-
-/**
- * The unlabelled audio of a corpus: by default its train and dev splits. Test audio is left out
- * so that the downstream evaluation stays on audio the upstream never saw.
- */
-export function corpusPretrainData(corpus: Corpus, splits: readonly Split[] = ["train", "dev"]): PretrainDataset {
-  const utts = corpus.manifest.utterances.filter((u) => splits.includes(u.split));
-  if (utts.length === 0) throw new UserError(`corpus ${corpus.manifest.name} has no utterances in ${splits.join("/")}`);
-  const audio = utts.map((u) => loadUtteranceAudio(corpus, u));
-  return { size: audio.length, length: (i) => audio[i].length, load: (i) => audio[i], id: `corpus:${corpus.hash}:${[...splits].sort().join("+")}` };
-}
-
-/** Every .wav file under a folder (recursively, in path order), resampled to 16 kHz mono. */
-export function wavFolderPretrainData(dir: string, onNotice?: (msg: string) => void): PretrainDataset {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UserError(`${dir}: not a folder`);
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (e.isFile() && e.name.toLowerCase().endsWith(".wav")) files.push(full);
-    }
-  };
-  walk(dir);
-  if (files.length === 0) throw new UserError(`${dir}: no .wav files found`);
-  const audio = files.map((f) => loadAudio16k(f, { onNotice }));
-  return { size: audio.length, length: (i) => audio[i].length, load: (i) => audio[i] };
 }
 
 /**

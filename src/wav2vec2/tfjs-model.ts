@@ -78,7 +78,7 @@ function getParam(params: TfParams, name: string): tf.Tensor {
  * a [M, K] x b [K, N] whose gradient also uses only untransposed 2-D products (see header).
  * XNNPACK packs the second operand on every call, so callers pass the smaller one there.
  */
-const mm2d: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export const mm2d: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor2D = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const a = args[0] as tf.Tensor2D;
   const b = args[1] as tf.Tensor2D;
   (args[2] as tf.GradSaveFunc)([a, b]);
@@ -113,7 +113,7 @@ function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Te
 }
 
 /** Linear with a PyTorch-layout weight [out, in]: y = x W^T + b, over the last axis. */
-function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor {
+export function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor {
   const inDim = x.shape[x.shape.length - 1];
   const outDim = w.shape[0];
   // Computed as (W x^T)^T: transposing the activations is cheaper than transposing/packing W.
