@@ -111,6 +111,7 @@ describe("PASE+ building blocks in tfjs", () => {
 
 describe.each([
   { label: "tiny, 1.2 s (lengths not multiples of the strides)", config: PASE_PLUS_TINY, samples: 19_357 },
+  { label: "tiny, an odd length at every strided block", config: PASE_PLUS_TINY, samples: 16_001 },
   { label: "tiny without skips or QRNN", config: { ...PASE_PLUS_TINY, denseskips: false, rnn_pool: false }, samples: 8000 },
 ])("PASE+ tfjs vs ONNX: $label", ({ config, samples }) => {
   it("every hidden state agrees", async () => {

@@ -66,3 +66,53 @@ export function nextPowerOfTwo(n: number): number {
   while (p < n) p *= 2;
   return p;
 }
+
+/**
+ * Full linear convolution of a and b (length a + b - 1) by one real FFT of each and an inverse:
+ * O(n log n), for long impulse responses where direct convolution is too slow.
+ */
+export function fftConvolve(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  const n = a.length + b.length - 1;
+  if (a.length === 0 || b.length === 0) return new Float64Array(0);
+  const size = Math.max(2, nextPowerOfTwo(n));
+  const fft = new FFT(size);
+  const spec = (x: ArrayLike<number>): number[] => {
+    const input = new Float64Array(size);
+    for (let i = 0; i < x.length; i++) input[i] = x[i];
+    const out = fft.createComplexArray() as number[];
+    fft.realTransform(out, input);
+    fft.completeSpectrum(out);
+    return out;
+  };
+  const A = spec(a);
+  const B = spec(b);
+  const prod = fft.createComplexArray() as number[];
+  for (let k = 0; k < size; k++) {
+    prod[2 * k] = A[2 * k] * B[2 * k] - A[2 * k + 1] * B[2 * k + 1];
+    prod[2 * k + 1] = A[2 * k] * B[2 * k + 1] + A[2 * k + 1] * B[2 * k];
+  }
+  const time = fft.createComplexArray() as number[];
+  fft.inverseTransform(time, prod);
+  return Float64Array.from({ length: n }, (_, i) => time[2 * i]);
+}
+
+/**
+ * x with the FFT bins between loHz and hiHz (both sides of the spectrum) set to zero, at the
+ * given sample rate: an ideal band-reject filter over the whole signal.
+ */
+export function zeroBand(x: ArrayLike<number>, sampleRate: number, loHz: number, hiHz: number): Float64Array {
+  const size = Math.max(2, nextPowerOfTwo(x.length));
+  const fft = new FFT(size);
+  const input = new Float64Array(size);
+  for (let i = 0; i < x.length; i++) input[i] = x[i];
+  const spec = fft.createComplexArray() as number[];
+  fft.realTransform(spec, input);
+  fft.completeSpectrum(spec);
+  for (let k = 0; k < size; k++) {
+    const hz = (Math.min(k, size - k) * sampleRate) / size;
+    if (hz >= loHz && hz <= hiHz) spec[2 * k] = spec[2 * k + 1] = 0;
+  }
+  const time = fft.createComplexArray() as number[];
+  fft.inverseTransform(time, spec);
+  return Float64Array.from({ length: x.length }, (_, i) => time[2 * i]);
+}

@@ -81,11 +81,13 @@ export function paseFrames(c: PaseConfig, samples: number): number {
 }
 
 /**
- * Zero padding (left, right) of a block, as pase's FeBlock (which pads by reflection): odd
- * kernels at stride 1 pad K//2 each side, others K//2 - 1 left and K//2 right.
+ * Zero padding (left, right) of a block: K - 1 in all, so that every block outputs
+ * ceil(input / stride) frames. pase's FeBlock pads the same for stride 1 (K//2 each side) and for
+ * even kernels (K//2 - 1, K//2); for odd kernels at stride > 1 it pads one less on the left.
  */
-export function blockPadding(kwidth: number, stride: number): [number, number] {
-  return stride > 1 || kwidth % 2 === 0 ? [Math.floor(kwidth / 2) - 1, Math.floor(kwidth / 2)] : [Math.floor(kwidth / 2), Math.floor(kwidth / 2)];
+export function blockPadding(kwidth: number): [number, number] {
+  const left = Math.floor((kwidth - 1) / 2);
+  return [left, kwidth - 1 - left];
 }
 
 /** Hidden states the upstream exposes: one per dense skip, the QRNN path (W), and the summed output. */

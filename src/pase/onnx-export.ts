@@ -66,7 +66,7 @@ export function buildPaseOnnxModel(c: PaseConfig, params: ReadonlyMap<string, Pa
   const skips: string[] = [];
   for (let n = 0; n < N; n++) {
     const pre = `blocks.${n}`;
-    const [padL, padR] = blockPadding(c.kwidths[n], c.strides[n]);
+    const [padL, padR] = blockPadding(c.kwidths[n]);
     const weight = n === 0
       ? g.init(`${pre}.conv.sinc_filters`, [c.fmaps[0], 1, c.kwidths[0]], sincFilterValues(P(`${pre}.conv.low_hz_`).data, P(`${pre}.conv.band_hz_`).data, c))
       : W(`${pre}.conv.weight`);

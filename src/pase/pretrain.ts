@@ -10,7 +10,7 @@
  * Determinism as for wav2vec 2.0: every random choice of step s is seeded by (seed, s), so a
  * resumed run repeats the uninterrupted one (same backend and machine).
  *
- * Differences from pase's recipe, for CPU budgets: crops are at most `cropSeconds` (default 2 s)
+ * Differences from pase's recipe, for CPU budgets: crops are at most `cropSeconds` (default 1 s, pase's chunk size)
  * and cut to the batch's shortest clip (length-bucketed batches, as for wav2vec 2.0); the noise
  * distortion uses synthetic coloured noise (pase: a noise corpus); no overlapping-speech or
  * down-sampling distortions; learning rate 5e-4 peak with 5 % warm-up (pase: 5e-4, no warm-up).
@@ -241,7 +241,7 @@ export async function pretrainPase(o: PasePretrainOptions): Promise<PasePretrain
   const usable = Array.from({ length: ds.size }, (_, i) => i).filter((i) => ds.length(i) >= minSamples);
   const batchSize = o.batchSize ?? 8;
   if (usable.length < batchSize) throw new UserError(`only ${usable.length} clips are at least 0.25 s long; PASE+ pre-training needs a batch of ${batchSize}`);
-  const cropSamples = Math.round((o.cropSeconds ?? 2) * c.sample_rate);
+  const cropSamples = Math.round((o.cropSeconds ?? 1) * c.sample_rate);
   const run = describeRun(o, ds, usable, cropSamples);
   const ckpt = path.join(o.outDir, PASE_CHECKPOINT_FILE);
   const done = finishedRun(o.outDir, run);

@@ -157,7 +157,7 @@ export function paseHiddenStates(p: TfParams, c: PaseConfig, audio: tf.Tensor2D,
   const skips: tf.Tensor3D[] = [];
   for (let n = 0; n < N; n++) {
     const pre = `blocks.${n}`;
-    const [padL, padR] = blockPadding(c.kwidths[n], c.strides[n]);
+    const [padL, padR] = blockPadding(c.kwidths[n]);
     const weight = n === 0 ? sincFilters(param(p, `${pre}.conv.low_hz_`), param(p, `${pre}.conv.band_hz_`), c) : param(p, `${pre}.conv.weight`);
     const bias = n === 0 ? null : param(p, `${pre}.conv.bias`);
     h = conv1dChannelsLast(h, weight, bias, c.strides[n], 1, padL, padR);

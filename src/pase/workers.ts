@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { makeRng, type ParamMap } from "../wav2vec2/params.js";
-import { linear } from "../wav2vec2/tfjs-model.js";
+import { linear, mm2d } from "../wav2vec2/tfjs-model.js";
 import { gammatoneSpectrum, logMelFilterbank, logPowerSpectrum, mfcc, prosody, withDeltas } from "./targets.js";
 import type { TfParams } from "./tfjs-model.js";
 
@@ -107,6 +107,17 @@ export interface WorkerBatch {
   gimNegative: number[];
 }
 
+/**
+ * Rows `index` of x [N, D] as a one-hot product: tf.gather's gradient needs UnsortedSegmentSum,
+ * which the wasm backend lacks.
+ */
+function pickRows(x: tf.Tensor2D, index: readonly number[]): tf.Tensor2D {
+  const N = x.shape[0];
+  const onehot = new Float32Array(index.length * N);
+  index.forEach((r, i) => (onehot[i * N + r] = 1));
+  return mm2d(tf.tensor2d(onehot, [index.length, N]), x);
+}
+
 /** Binary cross-entropy with logits: positives first, then as many negatives. */
 function discriminate(p: TfParams, name: string, anchor: tf.Tensor2D, positive: tf.Tensor2D, negative: tf.Tensor2D): tf.Scalar {
   const logits = tf.reshape(mlp(p, name, tf.concat([tf.concat([anchor, positive], 1), tf.concat([anchor, negative], 1)], 0)), [-1]);
@@ -127,14 +138,14 @@ export function workerLosses(p: TfParams, workers: readonly WorkerSpec[], emb: t
       const err = tf.sub(mlp(p, w.name, emb), target);
       losses.set(w.name, tf.mean(w.loss === "l1" ? tf.abs(err) : tf.square(err)) as tf.Scalar);
     } else if (w.name === "lim") {
-      const rows = (b: number[], t: number[]): tf.Tensor2D => tf.gather(flat, tf.tensor1d(b.map((bb, i) => bb * T + t[i]), "int32")) as tf.Tensor2D;
+      const rows = (b: number[], t: number[]): tf.Tensor2D => pickRows(flat, b.map((bb, i) => bb * T + t[i]));
       const { b, anchor, positive, negB, negative } = batch.lim;
       losses.set("lim", discriminate(p, "lim", rows(b, anchor), rows(b, positive), rows(negB, negative)));
     } else {
       const half = Math.floor(T / 2);
       const first = tf.mean(tf.slice(emb, [0, 0, 0], [B, half, D]), 1) as tf.Tensor2D;
       const second = tf.mean(tf.slice(emb, [0, half, 0], [B, T - half, D]), 1) as tf.Tensor2D;
-      losses.set("gim", discriminate(p, "gim", first, second, tf.gather(second, tf.tensor1d(batch.gimNegative, "int32")) as tf.Tensor2D));
+      losses.set("gim", discriminate(p, "gim", first, second, pickRows(second, batch.gimNegative)));
     }
   }
   return losses;
