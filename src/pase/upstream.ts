@@ -67,7 +67,7 @@ export async function createPaseUpstream(name: string, config: PaseConfig, param
   };
 }
 
-/** The folder behind a PASE+ spec: `pase:<dir>` or a shipped name. */
+/** True when `dir` holds a PASE+ folder (config.json and model.safetensors). */
 export function paseFolderExists(dir: string): boolean {
   return fs.existsSync(path.join(dir, "model.safetensors")) && fs.existsSync(path.join(dir, "config.json"));
 }
