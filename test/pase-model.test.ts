@@ -5,9 +5,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { blockFrames, paseFrames, paseHiddenLayers, PASE_PLUS, PASE_PLUS_SMALL, PASE_PLUS_TINY, type PaseConfig } from "../src/pase/config.js";
 import { createPaseSession, sincFilterValues } from "../src/pase/onnx-export.js";
 import { countPaseParams, initPaseParams, sincInitialBands } from "../src/pase/params.js";
-import { linearRecurrence, paseHiddenStates, poolFrames, sincFilters } from "../src/pase/tfjs-model.js";
+import { linearRecurrence, paseHiddenStates, poolFrames, sincConv, sincFilters } from "../src/pase/tfjs-model.js";
 import { makeRng, type ParamMap } from "../src/wav2vec2/params.js";
-import { createTfVariables } from "../src/wav2vec2/tfjs-model.js";
+import { conv1dChannelsLast, createTfVariables } from "../src/wav2vec2/tfjs-model.js";
 
 beforeAll(async () => {
   await tf.setBackend("wasm");
@@ -106,6 +106,30 @@ describe("PASE+ building blocks in tfjs", () => {
     let max = 0;
     for (let i = 0; i < ref.length; i++) max = Math.max(max, Math.abs(t[i] - ref[i]));
     expect(max).toBeLessThan(1e-4);
+  });
+});
+
+describe("sincConv (native Conv2D forward, filter gradient by correlation)", () => {
+  // Reference: the im2col convolution that every other block uses, and its own gradient.
+  it("value and filter gradient equal the im2col convolution's", () => {
+    const B = 3, S = 203, C = 5, K = 31;
+    const rng = makeRng(7, "sinc-conv");
+    const x = tf.tensor3d(Float32Array.from({ length: B * S }, () => rng() * 2 - 1), [B, S, 1]);
+    const w = tf.tensor3d(Float32Array.from({ length: C * K }, () => rng() * 2 - 1), [C, 1, K]);
+    const dy = tf.tensor3d(Float32Array.from({ length: B * S * C }, () => rng() * 2 - 1), [B, S, C]);
+    const loss = (conv: (w: tf.Tensor3D) => tf.Tensor3D) => (ww: tf.Tensor) => tf.sum(tf.mul(conv(ww as tf.Tensor3D), dy));
+    const ours = (ww: tf.Tensor3D) => sincConv(x, ww, 15, 15);
+    const ref = (ww: tf.Tensor3D) => conv1dChannelsLast(x, ww, null, 1, 1, 15, 15);
+    expect(ours(w).shape).toEqual([B, S, C]);
+    const close = (a: tf.Tensor, b: tf.Tensor) => {
+      const d = a.dataSync();
+      const e = b.dataSync();
+      const scale = Math.max(...Array.from(e, Math.abs));
+      expect(scale).toBeGreaterThan(0.1);
+      for (let i = 0; i < e.length; i++) expect(Math.abs(d[i] - e[i])).toBeLessThan(1e-5 * scale * K);
+    };
+    close(ours(w), ref(w));
+    close(tf.grad(loss(ours))(w), tf.grad(loss(ref))(w));
   });
 });
 

@@ -76,8 +76,10 @@ export function buildPaseOnnxModel(c: PaseConfig, params: ReadonlyMap<string, Pa
     h = g.op("PRelu", [h, g.init(`${pre}.act.weight.c1`, [c.fmaps[n], 1], P(`${pre}.act.weight`).data)]);
     if (c.denseskips && n < N - 1) {
       const factor = c.strides.slice(n + 1).reduce((a, s) => a * s, 1);
-      let s = g.op("Conv", [h, W(`denseskips.${n}.weight`)], [{ name: "kernel_shape", ints: [1] }]);
-      if (factor > 1) s = g.op("AveragePool", [s], [{ name: "kernel_shape", ints: [factor] }, { name: "strides", ints: [factor] }, { name: "ceil_mode", int: 1 }]);
+      // Pool, then project: the bias-free 1x1 conv commutes with a window mean, and is then run
+      // on 1/factor of the frames.
+      const pooled = factor > 1 ? g.op("AveragePool", [h], [{ name: "kernel_shape", ints: [factor] }, { name: "strides", ints: [factor] }, { name: "ceil_mode", int: 1 }]) : h;
+      const s = g.op("Conv", [pooled, W(`denseskips.${n}.weight`)], [{ name: "kernel_shape", ints: [1] }]);
       skips.push(g.op("Transpose", [s], [{ name: "perm", ints: [0, 2, 1] }]));
     }
   }
