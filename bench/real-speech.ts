@@ -19,7 +19,7 @@ import { buildSpeechCommandsArchive, buildVoxCelebFromFsdd, buildVoxCelebFromSpe
 
 const { values } = parseArgs({
   options: {
-    upstreams: { type: "string", default: "fbank,mfcc,base,refined" },
+    upstreams: { type: "string", default: "fbank,mfcc,base,refined,pase" },
     // KS and SID heads pool utterance means (~0.02 s a step); ASV's x-vector runs on frames (~0.25 s a step).
     "steps-ks": { type: "string", default: "3000" },
     "steps-sid": { type: "string", default: "6000" },

@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASE_PLUS_TINY } from "../src/pase/config.js";
 import { writePaseModelCard } from "../src/pase/model-card.js";
-import { paseParamSpecs } from "../src/pase/params.js";
+import { NO_DISTORTIONS } from "../src/pase/distortions.js";
+import { initPaseParams, paseParamSpecs } from "../src/pase/params.js";
 import { PASE_CHECKPOINT_FILE, PASE_LOG_FILE, pretrainPase } from "../src/pase/pretrain.js";
 import { createPaseUpstream, loadPaseFolder } from "../src/pase/upstream.js";
 import { PASE_PLUS_WORKERS } from "../src/pase/workers.js";
@@ -57,6 +58,24 @@ describe("PASE+ pre-training (tiny encoder, all twelve workers, PASE+'s distorti
     expect(card).toContain("    superb pretrain --recipe pase+ --config pase+-tiny --out x");
     expect(card).toContain("| seed | 3 |");
     expect(card).toContain("| 50 | ");
+  });
+
+  it("updates every encoder parameter, and on one fixed, undistorted batch the summed loss falls by a tenth (it stays flat when no update lands)", async () => {
+    // Equal-length clips cropped whole, no distortions: every step sees the same batch, so only
+    // the updates can move the loss (a run whose gradients never reach Adam stays flat).
+    const fixed = clips(4, 5).map((a) => a.subarray(0, 6400));
+    const out = path.join(tmp, "fixed");
+    const summary = await pretrainPase({ config, data: fixed, outDir: out, steps: 30, batchSize: 4, seed: 4, learningRate: 3e-3, cropSeconds: 0.4, distortions: NO_DISTORTIONS, progress: false });
+    const [first, last] = summary.log;
+    expect(last.step).toBe(30);
+    expect(last.loss).toBeLessThan(0.9 * first.loss);
+    const init = initPaseParams(config, 4);
+    const trained = readSafetensors(path.join(out, "model.safetensors")).tensors;
+    for (const spec of paseParamSpecs(config)) {
+      const a = init.get(spec.name)!.data;
+      const b = trained.get(spec.name)!.data;
+      expect(a.some((v, i) => v !== b[i]), spec.name).toBe(true);
+    }
   });
 
   it("resumes after an interruption and ends exactly where an uninterrupted run does; a finished folder is not retrained", async () => {

@@ -1,10 +1,23 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PASE_PLUS } from "../src/pase/config.js";
+import { countPaseParams } from "../src/pase/params.js";
+import { paseHiddenStates } from "../src/pase/tfjs-model.js";
+import { loadPaseFolder } from "../src/pase/upstream.js";
 import { packageRoot } from "../src/package-info.js";
 import { createUpstream } from "../src/registry.js";
 import { loadHfFolder } from "../src/wav2vec2/hf-io.js";
+import { zeroMeanUnitVariance } from "../src/wav2vec2/normalize.js";
 import { countParams } from "../src/wav2vec2/params.js";
+import { createTfVariables } from "../src/wav2vec2/tfjs-model.js";
+
+beforeAll(async () => {
+  await tf.setBackend("wasm");
+  await tf.ready();
+});
 
 const SHIPPED = ["base", "refined"];
 
@@ -52,6 +65,50 @@ describe.each(SHIPPED)("shipped upstream %s", (name) => {
       });
       expect(scale).toBeGreaterThan(0);
       expect(maxDiff).toBeLessThan(1e-3 * scale);
+    } finally {
+      await up.dispose();
+    }
+  });
+});
+
+describe("shipped upstream pase", () => {
+  const dir = path.join(packageRoot(), "upstreams", "pase");
+
+  it("ships a PASE+ folder under 20 MB with its model card and training log", () => {
+    let bytes = 0;
+    for (const f of fs.readdirSync(dir)) bytes += fs.statSync(path.join(dir, f)).size;
+    expect(bytes).toBeLessThanOrEqual(20e6);
+    for (const f of ["config.json", "model.safetensors", "MODEL_CARD.md", "training-log.json"]) expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
+    const { config } = loadPaseFolder(dir);
+    expect(config.kwidths).toEqual(PASE_PLUS.kwidths);
+    expect(config.strides).toEqual(PASE_PLUS.strides);
+    expect(countPaseParams(config)).toBeGreaterThan(1e6);
+  });
+
+  it("exposes the 9 hidden states x 256 at 100 frames/s, and its ONNX graph equals the tfjs encoder it was trained as", async () => {
+    const up = await createUpstream("pase");
+    const { config, params } = loadPaseFolder(dir);
+    try {
+      expect(up.frameRate).toBe(100);
+      expect(up.numLayers).toBe(9);
+      expect(up.hiddenSize).toBe(256);
+      const x = speechLike(1.5, 7);
+      const a = await up.extractHiddenStates(x);
+      expect(a.numFrames).toBe(150);
+      const vars = createTfVariables(params, false);
+      const input = zeroMeanUnitVariance(x);
+      const states = tf.tidy(() => paseHiddenStates(vars, config, tf.tensor2d(input, [1, input.length])).map((s) => s.dataSync()));
+      vars.forEach((v) => v.dispose());
+      states.forEach((s, i) => {
+        let maxDiff = 0;
+        let scale = 0;
+        for (let j = 0; j < s.length; j++) {
+          maxDiff = Math.max(maxDiff, Math.abs(s[j] - a.layers[i][j]));
+          scale = Math.max(scale, Math.abs(s[j]));
+        }
+        expect(scale, `layer ${i}`).toBeGreaterThan(1e-3);
+        expect(maxDiff, `layer ${i}`).toBeLessThan(2e-4 * scale);
+      });
     } finally {
       await up.dispose();
     }

@@ -10,12 +10,14 @@ import { packageRoot } from "../src/package-info.js";
 import { createPaseUpstream, loadPaseFolder, paseFolderExists } from "../src/pase/upstream.js";
 import type { Upstream, UpstreamDefinition } from "../src/upstream.js";
 
+const HOW_TO_BUILD = "npm run pretrain-data && superb pretrain --recipe pase+ --config pase+-small --out upstreams/pase --data /tmp/superb-pretrain-real --data embedded:full --steps 800 --batch-size 8 --lr 1e-3 --seed 0";
+
 export const upstream: UpstreamDefinition = {
   name: "pase",
   description: "PASE+ (SincNet + conv blocks + QRNN + dense skips, 9 hidden states x 256, 100 Hz) pre-trained here (shipped)",
   async create(): Promise<Upstream> {
     const dir = path.join(packageRoot(), "upstreams", "pase");
-    if (!paseFolderExists(dir)) throw new UserError(`upstream "pase" has no weights in ${dir}; build them with the command in upstreams/pase.ts's model card (superb pretrain --recipe pase+ ...)`);
+    if (!paseFolderExists(dir)) throw new UserError(`upstream "pase" has no weights in ${dir}; build them with: ${HOW_TO_BUILD}`);
     const { config, params } = loadPaseFolder(dir);
     return createPaseUpstream("pase", config, params);
   },

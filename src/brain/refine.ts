@@ -32,7 +32,7 @@ import { startProgress } from "../progress.js";
 import { Rng, deriveSeed } from "../random.js";
 import { readSafetensors, writeSafetensors, type TensorMap } from "../safetensors.js";
 import { SAMPLE_RATE } from "../upstream.js";
-import { AdamW } from "../wav2vec2/adamw.js";
+import { AdamW, gradsByParamName } from "../wav2vec2/adamw.js";
 import { frameHop, numFrames, receptiveField, type Wav2Vec2Config } from "../wav2vec2/config.js";
 import { loadHfFolder } from "../wav2vec2/hf-io.js";
 import { zeroMeanUnitVarianceInPlace } from "../wav2vec2/normalize.js";
@@ -531,9 +531,7 @@ export async function refineUpstream(options: RefineOptions): Promise<RefineSumm
         let loss = NaN;
         for (let k = 0; k < o.stage1Steps; k++) {
           const { value, grads } = tf.variableGrads(() => tf.add(tf.div(sse(segs), rows * V), penalty(weight)) as tf.Scalar, [...vars.values()]);
-          const byName = new Map<string, tf.Tensor>();
-          for (const [name, v] of vars) byName.set(name, grads[v.name]);
-          adam.apply(vars, byName, o.stage1LearningRate, k + 1, 1);
+          adam.apply(vars, gradsByParamName(vars, grads), o.stage1LearningRate, k + 1, 1);
           loss = value.dataSync()[0];
           tf.dispose([value, ...Object.values(grads)]);
           if (report) {

@@ -1,6 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 
 /**
+ * tf.variableGrads keys gradients by tf's own variable names ("1", "2", ...); AdamW keys its
+ * moments by parameter name. This re-keys them; variables without a gradient are left out.
+ */
+export function gradsByParamName(vars: ReadonlyMap<string, tf.Variable>, grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, v] of vars) if (grads[v.name] !== undefined) out.set(name, grads[v.name]);
+  return out;
+}
+
+/**
  * Adam with decoupled weight decay (Loshchilov & Hutter; torch.optim.AdamW), state kept per
  * parameter name so it can be checkpointed and restored exactly. Used by pre-training and by
  * brain refinement.

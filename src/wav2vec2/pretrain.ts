@@ -38,7 +38,7 @@ import { startProgress } from "../progress.js";
 import { Rng, deriveSeed } from "../random.js";
 import { readSafetensors, writeSafetensors, type TensorMap } from "../safetensors.js";
 import { configToJson, frameHop, numFrames, receptiveField, validateConfig, type Wav2Vec2Config } from "./config.js";
-import { AdamW } from "./adamw.js";
+import { AdamW, gradsByParamName } from "./adamw.js";
 import { zeroMeanUnitVarianceInPlace } from "./normalize.js";
 import { PRETRAIN_MASK_PROB, computeMaskIndices, maskedIndices, sampleNegatives } from "./masking.js";
 import { countParams, initParams, paramSpecs, type ParamMap } from "./params.js";
@@ -398,12 +398,7 @@ export function shardGradients(
   const [contrastiveSum, correct, perplexity, diversity, penalty] = parts.map((t) => t.dataSync()[0]);
   const stats: ShardStats = { loss: value.dataSync()[0], contrastiveSum, correct, perplexity, diversity, penalty };
   tf.dispose([value, ...parts]);
-  const byName = new Map<string, tf.Tensor>();
-  for (const [name, v] of vars) {
-    const g = grads[v.name];
-    if (g !== undefined) byName.set(name, g);
-  }
-  return { grads: byName, stats };
+  return { grads: gradsByParamName(vars, grads), stats };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,10 @@
+import { initTensorBackend } from "/work/main/dist/src/backend.js";
+import { PASE_PLUS_SMALL } from "/work/main/dist/src/pase/config.js";
+import { NO_DISTORTIONS } from "/work/main/dist/src/pase/distortions.js";
+import { pretrainPase } from "/work/main/dist/src/pase/pretrain.js";
+import { folderPretrainData } from "/work/main/dist/src/pretrain-data.js";
+await initTensorBackend();
+const ds = await folderPretrainData("/tmp/superb-pretrain-real/librispeech");
+const clips = Array.from({length: 8}, (_, i) => ds.load(i).slice(16000, 32000));
+const lr = Number(process.argv[2]);
+const s = await pretrainPase({ config: PASE_PLUS_SMALL, data: clips, outDir: "/tmp/diag-" + lr, steps: 60, batchSize: 8, seed: 0, learningRate: lr, distortions: NO_DISTORTIONS, progress: false, onLog: (e) => console.log(e.step, e.loss.toFixed(3), JSON.stringify(Object.fromEntries(Object.entries(e.workers).map(([k,v])=>[k, +v.toFixed(3)])))) });
