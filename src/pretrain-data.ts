@@ -10,6 +10,7 @@
  * Test audio is never pre-trained on, so the downstream evaluation stays on audio the upstream
  * never heard.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadItemAudio } from "./audio-file.js";
@@ -73,6 +74,18 @@ async function loadItems(items: readonly Pick<DatasetItem, "path" | "segment">[]
   }
   for (const [r, n] of rates) onNotice?.(`${source}: ${n} file${n === 1 ? "" : "s"} resampled ${r}`);
   return audio;
+}
+
+/** The data's identity for checkpoint keys and model cards: its own id, else a hash of every clip's samples. */
+export function pretrainDataId(ds: PretrainDataset): string {
+  if (ds.id !== undefined) return ds.id;
+  const h = createHash("sha256");
+  for (let i = 0; i < ds.size; i++) {
+    const a = ds.load(i);
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    h.update(String(a.length));
+  }
+  return h.digest("hex").slice(0, 16);
 }
 
 /** Every audio file under a folder, resampled to 16 kHz mono. */

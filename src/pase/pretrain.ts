@@ -20,11 +20,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
-import { arrayPretrainData, type PretrainDataset } from "../pretrain-data.js";
+import { arrayPretrainData, pretrainDataId, type PretrainDataset } from "../pretrain-data.js";
 import { startProgress } from "../progress.js";
 import { Rng, deriveSeed } from "../random.js";
 import { readSafetensors, writeSafetensors, type TensorMap } from "../safetensors.js";
-import { AdamW, gradsByParamName } from "../wav2vec2/adamw.js";
+import { AdamW, checkpointTensors, gradsByParamName, splitCheckpointTensors } from "../wav2vec2/adamw.js";
 import type { ParamMap } from "../wav2vec2/params.js";
 import { epochBatches, learningRateAt } from "../wav2vec2/pretrain.js";
 import { createTfVariables, readTfParams } from "../wav2vec2/tfjs-model.js";
@@ -112,7 +112,7 @@ const emptyPending = (): LoopState["pending"] => ({ steps: 0, loss: 0, workers: 
 function describeRun(o: PasePretrainOptions, ds: PretrainDataset, usable: number[], cropSamples: number): RunDescriptor {
   return {
     config: o.config,
-    data: `${usable.length}:${ds.id ?? "arrays"}`,
+    data: `${usable.length}:${pretrainDataId(ds)}`,
     steps: o.steps,
     batchSize: o.batchSize ?? 8,
     learningRate: o.learningRate ?? 5e-4,
@@ -127,12 +127,7 @@ function describeRun(o: PasePretrainOptions, ds: PretrainDataset, usable: number
 // Checkpoints
 
 function saveCheckpoint(file: string, run: RunDescriptor, state: LoopState, stats: ReadonlyMap<string, TargetStats>, params: ParamMap, adam: AdamW): void {
-  const tensors: TensorMap = new Map();
-  for (const [name, p] of params) tensors.set(`param.${name}`, p);
-  for (const [kind, store] of [["m", adam.m], ["v", adam.v]] as const) {
-    for (const [name, t] of store) tensors.set(`adam.${kind}.${name}`, { shape: [...t.shape], data: t.dataSync() as Float32Array });
-  }
-  writeSafetensors(file, tensors, {
+  writeSafetensors(file, checkpointTensors(params, adam), {
     format: CHECKPOINT_FORMAT,
     run: JSON.stringify(run),
     state: JSON.stringify(state),
@@ -146,14 +141,7 @@ function loadCheckpoint(file: string, run: RunDescriptor): { state: LoopState; s
   const saved = JSON.parse(metadata.run ?? "{}") as RunDescriptor;
   const differs = (Object.keys(run) as (keyof RunDescriptor)[]).filter((k) => JSON.stringify(run[k]) !== JSON.stringify(saved[k]));
   if (differs.length > 0) throw new UserError(`${file} belongs to a different pre-training run (differs in: ${differs.join(", ")}); use another --out folder or delete the checkpoint to start over`);
-  const params: ParamMap = new Map();
-  const m = new Map<string, tf.Tensor>();
-  const v = new Map<string, tf.Tensor>();
-  for (const [key, t] of tensors) {
-    if (key.startsWith("param.")) params.set(key.slice(6), t);
-    else if (key.startsWith("adam.m.")) m.set(key.slice(7), tf.tensor(t.data, t.shape));
-    else if (key.startsWith("adam.v.")) v.set(key.slice(7), tf.tensor(t.data, t.shape));
-  }
+  const { params, m, v } = splitCheckpointTensors(tensors);
   return { state: JSON.parse(metadata.state ?? "{}") as LoopState, stats: new Map(JSON.parse(metadata.stats ?? "[]") as [string, TargetStats][]), params, m, v };
 }
 

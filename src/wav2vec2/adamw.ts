@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
+import type { TensorMap } from "../safetensors.js";
+import type { ParamMap } from "./params.js";
 
 /**
  * tf.variableGrads keys gradients by tf's own variable names ("1", "2", ...); AdamW keys its
@@ -55,4 +57,27 @@ export class AdamW {
     this.m.clear();
     this.v.clear();
   }
+}
+
+/** A training checkpoint's tensors: `param.<name>` for the weights, `adam.{m,v}.<name>` for Adam's moments. */
+export function checkpointTensors(params: ParamMap, adam: AdamW): TensorMap {
+  const tensors: TensorMap = new Map();
+  for (const [name, p] of params) tensors.set(`param.${name}`, p);
+  for (const [kind, store] of [["m", adam.m], ["v", adam.v]] as const) {
+    for (const [name, t] of store) tensors.set(`adam.${kind}.${name}`, { shape: [...t.shape], data: t.dataSync() as Float32Array });
+  }
+  return tensors;
+}
+
+/** The inverse of checkpointTensors: the weights, and Adam's moments as tensors. */
+export function splitCheckpointTensors(tensors: TensorMap): { params: ParamMap; m: Map<string, tf.Tensor>; v: Map<string, tf.Tensor> } {
+  const params: ParamMap = new Map();
+  const m = new Map<string, tf.Tensor>();
+  const v = new Map<string, tf.Tensor>();
+  for (const [key, t] of tensors) {
+    if (key.startsWith("param.")) params.set(key.slice(6), t);
+    else if (key.startsWith("adam.m.")) m.set(key.slice(7), tf.tensor(t.data, t.shape));
+    else if (key.startsWith("adam.v.")) v.set(key.slice(7), tf.tensor(t.data, t.shape));
+  }
+  return { params, m, v };
 }

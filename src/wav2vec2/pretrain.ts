@@ -31,14 +31,14 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { initTensorBackend } from "../backend.js";
-import { arrayPretrainData, type PretrainDataset } from "../pretrain-data.js";
+import { arrayPretrainData, pretrainDataId, type PretrainDataset } from "../pretrain-data.js";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { startProgress } from "../progress.js";
 import { Rng, deriveSeed } from "../random.js";
 import { readSafetensors, writeSafetensors, type TensorMap } from "../safetensors.js";
 import { configToJson, frameHop, numFrames, receptiveField, validateConfig, type Wav2Vec2Config } from "./config.js";
-import { AdamW, gradsByParamName } from "./adamw.js";
+import { AdamW, checkpointTensors, gradsByParamName, splitCheckpointTensors } from "./adamw.js";
 import { zeroMeanUnitVarianceInPlace } from "./normalize.js";
 import { PRETRAIN_MASK_PROB, computeMaskIndices, maskedIndices, sampleNegatives } from "./masking.js";
 import { countParams, initParams, paramSpecs, type ParamMap } from "./params.js";
@@ -202,16 +202,6 @@ function asDataset(data: readonly Float32Array[] | PretrainDataset): PretrainDat
   return Array.isArray(data) ? arrayPretrainData(data as readonly Float32Array[]) : (data as PretrainDataset);
 }
 
-function datasetId(ds: PretrainDataset): string {
-  if (ds.id !== undefined) return ds.id;
-  const h = createHash("sha256");
-  for (let i = 0; i < ds.size; i++) {
-    const a = ds.load(i);
-    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    h.update(String(a.length));
-  }
-  return h.digest("hex").slice(0, 16);
-}
 
 /**
  * The batches of one epoch: a seeded shuffle, cut into buckets of 8 batches whose utterances are
@@ -601,12 +591,7 @@ function describeDifferences(a: RunDescriptor, b: RunDescriptor): string {
 }
 
 function saveCheckpoint(file: string, run: RunDescriptor, step: number, seconds: number, audioSeconds: number, log: PretrainLogEntry[], pending: Accumulator, params: ParamMap, adam: AdamW): void {
-  const tensors: TensorMap = new Map();
-  for (const [name, p] of params) tensors.set(`param.${name}`, p);
-  for (const [kind, store] of [["m", adam.m], ["v", adam.v]] as const) {
-    for (const [name, t] of store) tensors.set(`adam.${kind}.${name}`, { shape: [...t.shape], data: t.dataSync() as Float32Array });
-  }
-  writeSafetensors(file, tensors, {
+  writeSafetensors(file, checkpointTensors(params, adam), {
     format: CHECKPOINT_FORMAT,
     run: JSON.stringify(run),
     step: String(step),
@@ -639,14 +624,7 @@ function loadCheckpoint(file: string, run: RunDescriptor): Restored {
         `use another --out folder or delete the checkpoint to start over`,
     );
   }
-  const params: ParamMap = new Map();
-  const m = new Map<string, tf.Tensor>();
-  const v = new Map<string, tf.Tensor>();
-  for (const [key, t] of tensors) {
-    if (key.startsWith("param.")) params.set(key.slice(6), t);
-    else if (key.startsWith("adam.m.")) m.set(key.slice(7), tf.tensor(t.data, t.shape));
-    else if (key.startsWith("adam.v.")) v.set(key.slice(7), tf.tensor(t.data, t.shape));
-  }
+  const { params, m, v } = splitCheckpointTensors(tensors);
   return {
     step: Number(metadata.step),
     seconds: Number(metadata.seconds),
@@ -748,7 +726,7 @@ export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainS
     numNegatives: randomness.numNegatives,
     lossWeights,
     normalizeAudio: randomness.normalizeAudio,
-    data: `${usable.length}:${datasetId(ds)}`,
+    data: `${usable.length}:${pretrainDataId(ds)}`,
     init: opts.initParams ? hashParams(opts.initParams) : "random",
   };
 
