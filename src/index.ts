@@ -36,3 +36,9 @@ export { refineUpstream, type RefineOptions, type RefineSummary } from "./brain/
 export { analyzeLayerWeights, formatLayerAnalysis, layerAnalysisSvg } from "./analyze/layers.js";
 export { analyzeParamChange, formatParamAnalysis, paramChangeHeatmapSvg, loadUpstreamParams } from "./analyze/params.js";
 export { resolveWav2Vec2Folder } from "./wav2vec2/shipped.js";
+export { pretrainWav2Vec2, type PretrainOptions, type PretrainSummary } from "./wav2vec2/pretrain.js";
+export { pretrainPase, type PasePretrainOptions, type PasePretrainSummary, type PaseLogEntry } from "./pase/pretrain.js";
+export { PASE_PLUS, PASE_PLUS_SMALL, PASE_PRESETS, validatePaseConfig, type PaseConfig } from "./pase/config.js";
+export { loadPaseFolder, createPaseUpstream } from "./pase/upstream.js";
+export { openPretrainSources, folderPretrainData, arrayPretrainData, pretrainDataId, type PretrainDataset } from "./pretrain-data.js";
+export { initTensorBackend, type TensorBackendInfo } from "./backend.js";

@@ -18,6 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { initTensorBackend } from "../backend.js";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { arrayPretrainData, pretrainDataId, type PretrainDataset } from "../pretrain-data.js";
@@ -221,8 +222,9 @@ function finishedRun(dir: string, run: RunDescriptor): PasePretrainSummary | und
 // ---------------------------------------------------------------------------------------------
 // The loop
 
-/** Pre-trains (or resumes) and writes the folder; call initTensorBackend() first. */
+/** Pre-trains (or resumes) and writes the folder. */
 export async function pretrainPase(o: PasePretrainOptions): Promise<PasePretrainSummary> {
+  await initTensorBackend();
   const c = validatePaseConfig({ ...o.config }, "PASE+ config");
   const ds = Array.isArray(o.data) ? arrayPretrainData(o.data as readonly Float32Array[]) : (o.data as PretrainDataset);
   if (!Number.isInteger(o.steps) || o.steps < 1) throw new UserError(`pre-training steps must be a positive integer, got ${o.steps}`);

@@ -2,8 +2,8 @@
  * PASE+ encoder forward pass in TensorFlow.js over the state_dict-named parameter map
  * (params.ts), for training; onnx-export.ts builds the same model for inference, and a test
  * keeps the two equal. Activations are channels-last [batch, time, channels]; weights stay in
- * the PyTorch layout. Convolutions and products reuse the wav2vec 2.0 model's wasm-friendly
- * custom-gradient ops (conv1dChannelsLast, linear).
+ * the PyTorch layout. The conv blocks and products reuse the wav2vec 2.0 model's wasm-friendly
+ * custom-gradient ops (conv1dChannelsLast, linear); the SincNet layer has its own (sincConv).
  *
  * Deliberate differences from pase: zero padding instead of reflection (valid for any input
  * length, and ONNX-exportable without shape arithmetic); dense skips are pooled with fixed factors

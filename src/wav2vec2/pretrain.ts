@@ -661,9 +661,10 @@ function round(x: number, digits = 5): number {
 
 /**
  * Pre-trains (or resumes pre-training) and writes the HF folder and training-log.json into
- * outDir. Call initTensorBackend() first. See the module comment for the recipe.
+ * outDir. See the module comment for the recipe.
  */
 export async function pretrainWav2Vec2(opts: PretrainOptions): Promise<PretrainSummary> {
+  await initTensorBackend();
   const c = validateConfig({ ...opts.config });
   const ds = asDataset(opts.data);
   const seed = opts.seed ?? 0;
