@@ -73,7 +73,7 @@ export function sincConv(audio: tf.Tensor3D, filters: tf.Tensor3D, padLeft: numb
     return {
       value: tf.conv1d(xp, tf.transpose(w, [2, 1, 0]) as tf.Tensor3D, 1, "valid"),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [B, T, C] = dy.shape;
+        const [B, , C] = dy.shape;
         const K = w.shape[2];
         const dw = tf.tidy(() => {
           // dW[k, c] = sum_b sum_t xp[b, t + k] dy[b, t, c]: a valid conv of [1, T+K-1, B] with [T, B, C].
