@@ -73,14 +73,14 @@ export function sincConv(audio: tf.Tensor3D, filters: tf.Tensor3D, padLeft: numb
     return {
       value: tf.conv1d(xp, tf.transpose(w, [2, 1, 0]) as tf.Tensor3D, 1, "valid"),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [B, , C] = dy.shape;
+        const C = (dy as tf.Tensor3D).shape[2];
         const K = w.shape[2];
         const dw = tf.tidy(() => {
           // dW[k, c] = sum_b sum_t xp[b, t + k] dy[b, t, c]: a valid conv of [1, T+K-1, B] with [T, B, C].
           const corr = tf.conv1d(tf.transpose(saved[0], [2, 1, 0]) as tf.Tensor3D, tf.transpose(dy, [1, 0, 2]) as tf.Tensor3D, 1, "valid");
           return tf.reshape(tf.transpose(tf.reshape(corr, [K, C])), [C, 1, K]);
         });
-        return [tf.zeros([B, x.shape[1], 1]), dw];
+        return [tf.zerosLike(x), dw];
       },
     };
   }) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor3D;
